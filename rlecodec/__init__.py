@@ -1,0 +1,29 @@
+"""rlecodec: a fast, strict codec for run-length encoded masks (Kaggle ``EncodedPixels``).
+
+Text is space-separated ``start length`` pairs, starts 1-based, pixels numbered top to
+bottom then left to right (``order="F"``); every common variant is an option
+(``order="C"``, ``base=0``, ``relative=True``).  Parsing, writing and scanning run in C
+with the GIL released.
+
+>>> import rlecodec
+>>> mask = rlecodec.decode("1 3 10 2", (4, 4))
+>>> rlecodec.encode(mask)
+'1 3 10 2'
+"""
+
+from ._decode import decode, decode_many
+from ._encode import encode, encode_many
+from ._errors import RLEError
+from ._runs import from_runs, to_runs
+from ._version import __version__
+
+__all__ = [
+    "RLEError",
+    "__version__",
+    "decode",
+    "decode_many",
+    "encode",
+    "encode_many",
+    "from_runs",
+    "to_runs",
+]

@@ -1,0 +1,199 @@
+"""Decoding run-length text into masks: ``decode`` and ``decode_many``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _codec
+from ._errors import RLEError, describe
+from ._inputs import as_source
+from ._options import (
+    check_base,
+    check_order,
+    check_output_dtype,
+    check_shape,
+    fill_pattern,
+    resolve_threads,
+)
+from ._parallel import run_ranges
+
+
+def _writable_out(out: Any, ndim: int) -> np.ndarray:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+    if out.ndim != ndim:
+        raise ValueError(f"out must be {ndim}-D, got shape {out.shape}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return out
+
+
+def _shape_of(shape: Any, out: np.ndarray | None) -> tuple[int, int]:
+    if out is None:
+        return check_shape(shape)
+    h, w = out.shape[-2:]
+    if shape is not None and check_shape(shape) != (h, w):
+        raise ValueError(f"shape {tuple(shape)} does not match out's shape {out.shape}")
+    return int(h), int(w)
+
+
+def _raise_first_error(batch: Any, sources: list[Any], base: int, shape: tuple[int, int],
+                       is_batch: bool) -> None:
+    try:
+        batch.check(is_batch)
+    except _codec.KernelError as err:
+        item = err.item
+        source = sources[item if item is not None else 0]
+        raise describe(err, source, base=base, shape=shape, item=item) from None
+
+
+def decode(
+    rle: Any,
+    shape: tuple[int, int] | None = None,
+    *,
+    order: str = "F",
+    base: int = 1,
+    relative: bool = False,
+    dtype: npt.DTypeLike = np.uint8,
+    value: Any = 1,
+    out: np.ndarray | None = None,
+    strict: bool = True,
+) -> np.ndarray:
+    """Decode one run-length string into a mask.
+
+    Parameters
+    ----------
+    rle : str, bytes, sequence of int, numpy array, None or NaN
+        Space-separated ``start length`` pairs, or the same numbers as integers (flat or
+        ``(N, 2)``). ``None``, NaN, ``""``, whitespace, ``"-1"`` and ``"-"`` mean an empty
+        mask. Any ASCII whitespace separates numbers.
+    shape : (int, int)
+        ``(height, width)`` of the mask; may be omitted when ``out`` is given.
+    order : {"F", "C"}
+        How pixels are numbered: ``"F"`` top to bottom then left to right (Kaggle's
+        ``EncodedPixels``), ``"C"`` row by row. The result is C-contiguous either way.
+    base : {1, 0}
+        Index of the first pixel (Kaggle: 1).
+    relative : bool
+        SIIM-ACR style: each start after the first counts the background pixels after the
+        previous run.
+    dtype, value
+        The result holds ``value`` (stored exactly in ``dtype``) on the runs, 0 elsewhere.
+    out : numpy.ndarray, optional
+        A writable 2-D array of any memory layout (e.g. Fortran order or ``np.memmap``) to
+        overwrite and return. It is left untouched if the input is malformed.
+    strict : bool
+        ``True`` rejects zero-length, unsorted and overlapping runs; ``False`` takes the
+        union of the runs. Malformed numbers and out-of-bounds runs are always errors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(height, width)`` mask (``out`` if given).
+
+    Raises
+    ------
+    RLEError
+        The input is malformed; ``.token`` says where.
+
+    Examples
+    --------
+    >>> import rlecodec
+    >>> rlecodec.decode("1 3 10 2", (4, 4))
+    array([[1, 0, 0, 0],
+           [1, 0, 1, 0],
+           [1, 0, 1, 0],
+           [0, 0, 0, 0]], dtype=uint8)
+    """
+    order_f = check_order(order)
+    base = check_base(base)
+    if out is not None:
+        out = _writable_out(out, 2)
+        dt = check_output_dtype(out.dtype)
+    else:
+        dt = check_output_dtype(dtype)
+    h, w = _shape_of(shape, out)
+    pattern = fill_pattern(dt, value)
+    source = as_source(rle)
+    if out is None:
+        result = np.zeros((h, w), dt)
+        batch = _codec.DecodeBatch([source], result, h, w, order_f, base, bool(relative),
+                                   bool(strict), pattern)
+        batch.run(0, 1)
+        _raise_first_error(batch, [source], base, (h, w), False)
+        return result
+    batch = _codec.DecodeBatch([source], out, h, w, order_f, base, bool(relative),
+                               bool(strict), pattern)
+    batch.parse(0, 1)
+    _raise_first_error(batch, [source], base, (h, w), False)
+    out.fill(0)
+    batch.write(0, 1)
+    _raise_first_error(batch, [source], base, (h, w), False)
+    return out
+
+
+def decode_many(
+    rles: Iterable[Any],
+    shape: tuple[int, int] | None = None,
+    *,
+    order: str = "F",
+    base: int = 1,
+    relative: bool = False,
+    dtype: npt.DTypeLike = np.uint8,
+    value: Any = 1,
+    out: np.ndarray | None = None,
+    strict: bool = True,
+    threads: int | None = None,
+) -> np.ndarray:
+    """Decode many run-length strings of one shape into an ``(N, height, width)`` stack.
+
+    Takes the options of :func:`decode`. The strings are parsed and written in
+    ``threads`` threads (default: every available core) with the GIL released.
+    On a malformed item the :class:`RLEError` names it in ``.item`` and ``out`` is left
+    untouched.
+
+    Examples
+    --------
+    >>> import rlecodec
+    >>> rlecodec.decode_many(["1 2", None, "3 2"], (2, 2)).sum(axis=(1, 2)).tolist()
+    [2, 0, 2]
+    """
+    order_f = check_order(order)
+    base = check_base(base)
+    items = list(rles)
+    sources = []
+    for i, rle in enumerate(items):
+        try:
+            sources.append(as_source(rle))
+        except RLEError as err:
+            raise RLEError(f"item {i}: {err}", token=err.token, item=i,
+                           reason=err.reason) from None
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"item {i}: {err}") from None
+    if out is not None:
+        out = _writable_out(out, 3)
+        if out.shape[0] != len(sources):
+            raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
+        dt = check_output_dtype(out.dtype)
+    else:
+        dt = check_output_dtype(dtype)
+    h, w = _shape_of(shape, out)
+    pattern = fill_pattern(dt, value)
+    n_threads = resolve_threads(threads, len(sources))
+    target = np.zeros((len(sources), h, w), dt) if out is None else out
+    batch = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
+                               bool(strict), pattern)
+    if out is None:
+        run_ranges(batch.run, len(sources), n_threads)
+        _raise_first_error(batch, sources, base, (h, w), True)
+        return target
+    run_ranges(batch.parse, len(sources), n_threads)
+    _raise_first_error(batch, sources, base, (h, w), True)
+    out.fill(0)
+    run_ranges(batch.write, len(sources), n_threads)
+    _raise_first_error(batch, sources, base, (h, w), True)
+    return out

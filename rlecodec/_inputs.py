@@ -1,0 +1,99 @@
+"""Normalising what users pass in: run-length inputs for decoding, masks for encoding."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._errors import RLEError
+
+INT64_MAX = 2**63 - 1
+
+# Dtypes the encoder reads where they lie (native byte order); others are converted.
+_DIRECT_KINDS = "biuf"
+
+
+def _is_missing(rle: Any) -> bool:
+    """None, a float NaN (pandas' empty cell) or pandas.NA."""
+    if rle is None:
+        return True
+    if isinstance(rle, (float, np.floating)):
+        return math.isnan(rle)
+    return type(rle).__name__ == "NAType"
+
+
+def as_source(rle: Any) -> Any:
+    """Turn a run-length input into what the kernel reads.
+
+    Returns ``None`` (empty mask), a ``str`` or ``bytes`` (text, parsed in C), or a
+    contiguous 1-D ``int64`` array of flat ``start, length`` tokens.
+    """
+    kind = type(rle)
+    if kind is str or kind is bytes:
+        return rle
+    if _is_missing(rle):
+        return None
+    if isinstance(rle, str):
+        return str(rle)
+    if isinstance(rle, (bytes, bytearray, memoryview)):
+        return bytes(rle)
+    if isinstance(rle, (float, np.floating)):
+        raise TypeError(f"a run-length input cannot be a number ({rle!r}); pass a string")
+    return _as_tokens(rle)
+
+
+def _as_tokens(rle: Any) -> np.ndarray:
+    arr = np.asarray(rle)
+    if arr.ndim == 0:
+        raise TypeError(f"expected a run-length string or a sequence of integers, got {rle!r}")
+    if arr.ndim == 2 and arr.shape[1] == 2:
+        arr = arr.reshape(-1)
+    elif arr.ndim != 1:
+        raise ValueError(f"integer runs must be flat pairs or an (N, 2) array, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, np.int64)
+    if arr.dtype.kind == "O":
+        arr = _object_tokens(arr)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"integer runs must have an integer dtype, got {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8:
+        too_big = np.flatnonzero(arr > INT64_MAX)
+        if too_big.size:
+            k = int(too_big[0])
+            raise RLEError(
+                f"token {k} ({int(arr[k])}) of run {k // 2} does not fit in a 64-bit integer",
+                token=k, reason="overflow")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _object_tokens(arr: np.ndarray) -> np.ndarray:
+    """Python ints too large for numpy's int64, or mixed objects: check one by one."""
+    out = np.empty(arr.size, np.int64)
+    for k, v in enumerate(arr.tolist()):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"token {k} ({v!r}) of run {k // 2} is not an integer")
+        if v > INT64_MAX:
+            raise RLEError(f"token {k} ({v}) of run {k // 2} does not fit in a 64-bit integer",
+                           token=k, reason="overflow")
+        if v < 0:
+            raise RLEError(f"token {k} ({v}) of run {k // 2} is negative", token=k,
+                           reason="negative")
+        out[k] = v
+    return out
+
+
+def as_mask(mask: Any) -> np.ndarray:
+    """A 2-D array the encoder can read where it lies (no copy for the usual dtypes)."""
+    arr = mask if isinstance(mask, np.ndarray) else np.asarray(mask)
+    if arr.ndim != 2:
+        raise ValueError(f"expected a 2-D mask (height, width), got shape {arr.shape}")
+    dt = arr.dtype
+    if dt.kind in _DIRECT_KINDS and dt.itemsize in (1, 2, 4, 8) and dt.isnative:
+        return arr
+    if dt.kind == "f":  # float16, long double, non-native floats
+        return arr.astype(np.float64)
+    if dt.kind in "biu":
+        return arr.astype(dt.newbyteorder("="))
+    raise TypeError(f"a mask must hold bools, integers or floats, got dtype {dt}")

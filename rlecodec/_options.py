@@ -1,0 +1,124 @@
+"""Validation of the options shared by every entry point (order, base, shape, dtype...)."""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+from typing import Any
+
+import numpy as np
+
+INT64_MAX = 2**63 - 1
+
+
+def check_order(order: Any) -> bool:
+    """Return True for column-major ``"F"``, False for row-major ``"C"``."""
+    if order == "F" or order == "f":
+        return True
+    if order == "C" or order == "c":
+        return False
+    raise ValueError(f"order must be 'F' (column-major, Kaggle) or 'C' (row-major), got {order!r}")
+
+
+def check_base(base: Any) -> int:
+    if isinstance(base, (bool, np.bool_)) or base not in (0, 1):
+        raise ValueError(f"base must be 1 (Kaggle) or 0, got {base!r}")
+    return int(base)
+
+
+def check_shape(shape: Any) -> tuple[int, int]:
+    """A mask shape ``(height, width)`` of non-negative integers."""
+    if shape is None:
+        raise TypeError("shape=(height, width) is required unless out= is given")
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"shape must be a (height, width) pair, got {shape!r}") from None
+    if len(dims) != 2:
+        raise ValueError(f"shape must have 2 dimensions (height, width), got {shape!r}")
+    try:
+        h, w = (operator.index(d) for d in dims)
+    except TypeError:
+        raise TypeError(f"shape must hold integers, got {shape!r}") from None
+    if h < 0 or w < 0:
+        raise ValueError(f"shape must not be negative, got {shape!r}")
+    if h and w and h > INT64_MAX // w:
+        raise ValueError(f"shape {shape!r} has more pixels than fit in 64 bits")
+    return h, w
+
+
+_FILL_ITEMSIZES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def check_output_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt.kind not in "biuf" or dt.itemsize not in _FILL_ITEMSIZES:
+        raise TypeError(f"dtype must be bool, an integer or a float of 1-8 bytes, got {dt}")
+    return dt
+
+
+def fill_pattern(dtype: np.dtype, value: Any) -> int:
+    """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer."""
+    try:
+        stored = np.array(value, dtype=dtype)
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise ValueError(f"value {value!r} cannot be stored in dtype {dtype}: {exc}") from None
+    if stored.ndim != 0:
+        raise ValueError(f"value must be a scalar, got {value!r}")
+    exact = stored == value or (dtype.kind == "f" and np.isnan(stored) and value != value)
+    if dtype.kind == "b":
+        exact = value in (0, 1)
+    if not exact:
+        raise ValueError(f"value {value!r} cannot be stored exactly in dtype {dtype}")
+    return int(stored.view(_FILL_ITEMSIZES[dtype.itemsize]))
+
+
+def foreground(dtype: np.dtype, threshold: Any) -> tuple[str, int, float, int, int]:
+    """How the kernel tells foreground: ``(kind, mode, thr_float, thr_int, thr_uint)``.
+
+    Modes: 0 value != 0; 1 value > threshold; 2 every pixel; 3 no pixel.
+    """
+    kind = dtype.kind
+    if threshold is None:
+        return kind, 0, 0.0, 0, 0
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise TypeError(f"threshold must be a number, got {threshold!r}") from None
+    if math.isnan(t):
+        raise ValueError("threshold must not be NaN")
+    if kind == "f":
+        return kind, 1, t, 0, 0
+    # Integers (and bools as 0/1): x > t  <=>  x > floor(t).
+    if kind == "b":
+        lo, hi = 0, 1
+    else:
+        info = np.iinfo(dtype)
+        lo, hi = int(info.min), int(info.max)
+    if math.isinf(t):
+        return kind, (2 if t < 0 else 3), 0.0, 0, 0
+    t_int = math.floor(t)
+    if t_int < lo:
+        return kind, 2, 0.0, 0, 0
+    if t_int >= hi:
+        return kind, 3, 0.0, 0, 0
+    if kind == "i":
+        return kind, 1, 0.0, t_int, 0
+    return kind, 1, 0.0, 0, t_int
+
+
+def resolve_threads(threads: Any, n_items: int) -> int:
+    """Worker count: ``None`` means the cores this process may use."""
+    if threads is None:
+        if hasattr(os, "process_cpu_count"):
+            threads = os.process_cpu_count() or 1
+        elif hasattr(os, "sched_getaffinity"):
+            threads = len(os.sched_getaffinity(0))
+        else:
+            threads = os.cpu_count() or 1
+    else:
+        threads = operator.index(threads)
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+    return max(1, min(threads, n_items))

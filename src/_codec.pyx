@@ -1,0 +1,1195 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, freethreading_compatible=True
+"""C kernels of rlecodec: parse, validate, write, scan and format run-length masks.
+
+Every kernel is ``noexcept nogil`` and returns an error code; the binding classes at the
+bottom release the GIL around them and raise :class:`KernelError` with the raw facts
+(code, token index, byte offset), which the pure-Python facade turns into ``RLEError``.
+Everything is 64-bit: a pixel index or run length is ``int64_t``, a byte stride
+``Py_ssize_t``.  The module keeps no mutable global state.
+"""
+
+from libc.stdint cimport int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memset, memcpy
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS, PyBUF_RECORDS_RO
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+
+import numpy as np
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object o)
+
+cdef extern from "<stdlib.h>" nogil:
+    void qsort(void *base, size_t nmemb, size_t size,
+               int (*compar)(const void *, const void *) noexcept nogil)
+
+cdef extern from "rle_scan.h" nogil:
+    Py_ssize_t rle_find_nonzero(const uint8_t *p, Py_ssize_t i, Py_ssize_t n)
+    Py_ssize_t rle_find_zero(const uint8_t *p, Py_ssize_t i, Py_ssize_t n)
+    Py_ssize_t rle_find_change(const uint8_t *a, const uint8_t *b, Py_ssize_t i, Py_ssize_t n)
+
+
+# ------------------------------------------------------------------------------ error codes
+cdef enum:
+    OK = 0
+    E_NOMEM = 1
+    E_ODD = 2
+    E_NOT_NUMBER = 3
+    E_NEGATIVE = 4
+    E_OVERFLOW = 5
+    E_BELOW_BASE = 6
+    E_PAST_END = 7
+    E_ZERO_LENGTH = 8
+    E_UNSORTED = 9
+    E_OVERLAP = 10
+
+ERROR_NAMES = {
+    E_NOMEM: "out_of_memory",
+    E_ODD: "odd_token_count",
+    E_NOT_NUMBER: "not_a_number",
+    E_NEGATIVE: "negative",
+    E_OVERFLOW: "overflow",
+    E_BELOW_BASE: "below_base",
+    E_PAST_END: "past_end",
+    E_ZERO_LENGTH: "zero_length",
+    E_UNSORTED: "unsorted",
+    E_OVERLAP: "overlap",
+}
+
+
+class KernelError(Exception):
+    """Raw failure of a kernel: ``(reason, token, offset, length, item)``.
+
+    ``offset``/``length`` locate the offending token (or run) in the input bytes; for
+    integer input they are token indices.  The facade formats the user-facing message.
+    """
+
+    def __init__(self, reason, token, offset, length, item=None):
+        super().__init__(reason, token, offset, length, item)
+        self.reason = reason
+        self.token = token
+        self.offset = offset
+        self.length = length
+        self.item = item
+
+
+ctypedef struct ErrInfo:
+    int code
+    int64_t token      # index of the offending token (a run's start token for run errors)
+    int64_t offset     # byte offset of that token in the text
+    int64_t length     # byte length of the token (or of the whole run)
+
+
+# ------------------------------------------------------------------------------ run buffers
+ctypedef struct RunBuf:
+    int64_t *data      # interleaved (start, length), 0-based starts
+    Py_ssize_t n       # number of runs
+    Py_ssize_t cap     # runs that fit without growing
+
+
+cdef int runbuf_reserve(RunBuf *rb, Py_ssize_t need) noexcept nogil:
+    cdef Py_ssize_t cap = rb.cap if rb.cap > 0 else 64
+    cdef int64_t *grown
+    if need <= rb.cap:
+        return OK
+    while cap < need:
+        cap *= 2
+    grown = <int64_t *> realloc(rb.data, <size_t> cap * 2 * sizeof(int64_t))
+    if grown == NULL:
+        return E_NOMEM
+    rb.data = grown
+    rb.cap = cap
+    return OK
+
+
+cdef inline int runbuf_push(RunBuf *rb, int64_t start, int64_t length) noexcept nogil:
+    if rb.n == rb.cap and runbuf_reserve(rb, rb.n + 1) != OK:
+        return E_NOMEM
+    rb.data[2 * rb.n] = start
+    rb.data[2 * rb.n + 1] = length
+    rb.n += 1
+    return OK
+
+
+cdef inline int runbuf_push_merged(RunBuf *rb, int64_t start, int64_t length) noexcept nogil:
+    """Append a run, extending the last one instead when the two touch."""
+    if rb.n > 0 and rb.data[2 * rb.n - 2] + rb.data[2 * rb.n - 1] == start:
+        rb.data[2 * rb.n - 1] += length
+        return OK
+    return runbuf_push(rb, start, length)
+
+
+cdef void runbuf_free(RunBuf *rb) noexcept nogil:
+    free(rb.data)
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+
+
+# ------------------------------------------------------------------------------ validation
+ctypedef struct Builder:
+    RunBuf *runs
+    int64_t base
+    int64_t total      # pixels in the mask; INT64_MAX when there is no mask
+    bint relative
+    bint strict
+    bint faithful      # keep runs exactly as written (to_runs); else merge and drop empties
+    bint ordered       # stays true while every run starts at or after the previous end
+    int64_t seen       # runs accepted so far
+    int64_t prev_start
+    int64_t prev_end
+
+
+cdef void builder_init(Builder *b, RunBuf *runs, int64_t base, int64_t total, bint relative,
+                       bint strict, bint faithful) noexcept nogil:
+    b.runs = runs
+    b.base = base
+    b.total = total
+    b.relative = relative
+    b.strict = strict
+    b.faithful = faithful
+    b.ordered = True
+    b.seen = 0
+    b.prev_start = 0
+    b.prev_end = 0
+    runs.n = 0
+
+
+cdef int builder_add(Builder *b, int64_t s, int64_t n) noexcept nogil:
+    """Check one ``start length`` pair (both already known non-negative) and store it."""
+    cdef int64_t start
+    if b.seen == 0 or not b.relative:
+        if s < b.base:
+            return E_BELOW_BASE
+        start = s - b.base
+    else:
+        if s > b.total - b.prev_end:
+            return E_PAST_END
+        start = b.prev_end + s
+    if start > b.total or n > b.total - start:
+        return E_PAST_END
+    if n == 0 and b.strict:
+        return E_ZERO_LENGTH
+    if b.seen > 0 and start < b.prev_end:
+        if b.strict:
+            return E_UNSORTED if start < b.prev_start else E_OVERLAP
+        b.ordered = False
+    b.seen += 1
+    b.prev_start = start
+    b.prev_end = start + n
+    if b.faithful:
+        return runbuf_push(b.runs, start, n)
+    if n == 0:
+        return OK
+    return runbuf_push_merged(b.runs, start, n)
+
+
+cdef inline bint is_space(uint8_t c) noexcept nogil:
+    return c == 32 or <uint8_t> (c - 9) < 5
+
+
+cdef inline bint is_digit(uint8_t c) noexcept nogil:
+    return <uint8_t> (c - 48) < 10
+
+
+cdef Py_ssize_t token_end(const uint8_t *s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil:
+    while pos < n and not is_space(s[pos]):
+        pos += 1
+    return pos
+
+
+cdef bint is_empty_marker(const uint8_t *s, Py_ssize_t n) noexcept nogil:
+    """True for text that is only whitespace, or a lone ``-`` or ``-1`` token."""
+    cdef Py_ssize_t pos = 0, end
+    while pos < n and is_space(s[pos]):
+        pos += 1
+    if pos == n:
+        return True
+    end = token_end(s, pos, n)
+    if not (end - pos == 1 and s[pos] == 45) and not (end - pos == 2 and s[pos] == 45 and s[pos + 1] == 49):
+        return False
+    while end < n and is_space(s[end]):
+        end += 1
+    return end == n
+
+
+cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) noexcept nogil:
+    """Tokenise ASCII text into ``start length`` pairs and feed them to the builder."""
+    cdef Py_ssize_t pos = 0, t0, run_off = 0
+    cdef int64_t tok = 0, start_val = 0
+    cdef uint64_t v, d
+    cdef int code
+    if is_empty_marker(s, n):
+        return OK
+    while True:
+        while pos < n and is_space(s[pos]):
+            pos += 1
+        if pos >= n:
+            break
+        t0 = pos
+        v = 0
+        # Up to 18 digits cannot overflow int64; longer tokens take the checked path.
+        while pos < n and is_digit(s[pos]) and pos - t0 < 18:
+            v = v * 10 + (s[pos] - 48)
+            pos += 1
+        while pos < n and is_digit(s[pos]):
+            d = s[pos] - 48
+            if v > (<uint64_t> INT64_MAX - d) // 10:
+                err.code = E_OVERFLOW
+                break
+            v = v * 10 + d
+            pos += 1
+        if pos < n and not is_space(s[pos]) and err.code != E_OVERFLOW:
+            err.code = E_NEGATIVE if (s[t0] == 45 and pos == t0 and t0 + 1 < n and is_digit(s[t0 + 1])) else E_NOT_NUMBER
+        if err.code != OK:
+            err.token = tok
+            err.offset = t0
+            err.length = token_end(s, t0, n) - t0
+            if err.code == E_NEGATIVE:
+                # "-5" is negative only if everything after the sign is digits.
+                pos = t0 + 1
+                while pos < t0 + err.length and is_digit(s[pos]):
+                    pos += 1
+                if pos != t0 + err.length:
+                    err.code = E_NOT_NUMBER
+            return err.code
+        if tok & 1 == 0:
+            start_val = <int64_t> v
+            run_off = t0
+        else:
+            code = builder_add(b, start_val, <int64_t> v)
+            if code != OK:
+                err.code = code
+                err.token = tok - 1
+                err.offset = run_off
+                err.length = pos - run_off
+                return code
+        tok += 1
+    if tok & 1:
+        err.code = E_ODD
+        err.token = tok - 1
+        err.offset = run_off
+        err.length = token_end(s, run_off, n) - run_off
+        return E_ODD
+    return OK
+
+
+cdef int parse_tokens(const int64_t *t, Py_ssize_t ntok, Builder *b, ErrInfo *err) noexcept nogil:
+    """Feed integer tokens (flat ``start, length, ...``) to the builder."""
+    cdef Py_ssize_t k
+    cdef int code = OK
+    for k in range(ntok):
+        if t[k] < 0:
+            code = E_NEGATIVE
+            err.token = k
+            break
+        if k & 1:
+            code = builder_add(b, t[k - 1], t[k])
+            if code != OK:
+                err.token = k - 1
+                break
+    if code == OK and ntok & 1:
+        code = E_ODD
+        err.token = ntok - 1
+    err.code = code
+    err.offset = err.token
+    err.length = 1
+    return code
+
+
+cdef int compare_runs(const void *a, const void *b) noexcept nogil:
+    cdef int64_t x = (<const int64_t *> a)[0], y = (<const int64_t *> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef void normalize_runs(RunBuf *rb) noexcept nogil:
+    """Sort runs by start and union overlapping or touching ones (lenient mode)."""
+    cdef Py_ssize_t i, w = 0
+    cdef int64_t s, e, we
+    if rb.n < 2:
+        return
+    qsort(rb.data, <size_t> rb.n, 2 * sizeof(int64_t), compare_runs)
+    for i in range(1, rb.n):
+        s = rb.data[2 * i]
+        e = s + rb.data[2 * i + 1]
+        we = rb.data[2 * w] + rb.data[2 * w + 1]
+        if s <= we:
+            if e > we:
+                rb.data[2 * w + 1] = e - rb.data[2 * w]
+        else:
+            w += 1
+            rb.data[2 * w] = s
+            rb.data[2 * w + 1] = e - s
+    rb.n = w + 1
+
+
+# ------------------------------------------------------------------------------ sources
+cdef enum:
+    SRC_EMPTY = 0
+    SRC_TEXT = 1
+    SRC_TOKENS = 2
+
+ctypedef struct Source:
+    int kind
+    const uint8_t *text
+    const int64_t *tokens
+    Py_ssize_t n       # bytes of text, or number of tokens
+
+
+cdef int source_set(Source *src, object rle, list keep) except -1:
+    """Point ``src`` at the bytes of ``rle``; the facade has already normalised its type."""
+    cdef Py_ssize_t size = 0
+    cdef const int64_t[::1] toks
+    src.text = NULL
+    src.tokens = NULL
+    src.n = 0
+    src.kind = SRC_EMPTY
+    if rle is None:
+        return 0
+    if isinstance(rle, str):
+        # For ASCII text CPython hands out its own buffer here: no copy.
+        src.text = <const uint8_t *> PyUnicode_AsUTF8AndSize(rle, &size)
+        src.kind = SRC_TEXT
+        src.n = size
+    elif isinstance(rle, bytes):
+        src.text = <const uint8_t *> PyBytes_AS_STRING(rle)
+        src.kind = SRC_TEXT
+        src.n = PyBytes_GET_SIZE(rle)
+    else:
+        toks = rle
+        keep.append(toks)
+        src.kind = SRC_TOKENS
+        src.n = toks.shape[0]
+        if src.n:
+            src.tokens = &toks[0]
+    return 0
+
+
+cdef int source_parse(const Source *src, Builder *b, ErrInfo *err) noexcept nogil:
+    err.code = OK
+    if src.kind == SRC_TEXT:
+        return parse_text(src.text, src.n, b, err)
+    if src.kind == SRC_TOKENS:
+        return parse_tokens(src.tokens, src.n, b, err)
+    return OK
+
+
+# ------------------------------------------------------------------------------ layouts
+# A mask of H x W pixels numbered in `order` is seen as M "outer" lines of L "inner" pixels:
+# order F has L = H (a column), order C has L = W (a row).  Pixel p sits at inner i = p % L,
+# outer o = p // L, at byte offset i * s_in + o * s_out.
+ctypedef struct Grid:
+    char *ptr
+    int64_t L
+    int64_t M
+    Py_ssize_t s_in
+    Py_ssize_t s_out
+    int itemsize
+
+
+cdef enum:
+    LAYOUT_FLAT = 0        # pixel p at p * s_in: one straight line of memory
+    LAYOUT_ALONG = 1       # inner lines are the faster memory axis
+    LAYOUT_ACROSS = 2      # inner lines cut across memory: transpose in run space
+
+
+cdef inline Py_ssize_t absval(Py_ssize_t x) noexcept nogil:
+    return -x if x < 0 else x
+
+
+cdef void grid_init(Grid *g, char *ptr, int64_t h, int64_t w, Py_ssize_t s0, Py_ssize_t s1,
+                    int itemsize, bint order_f) noexcept nogil:
+    g.ptr = ptr
+    g.itemsize = itemsize
+    if order_f:
+        g.L, g.M, g.s_in, g.s_out = h, w, s0, s1
+    else:
+        g.L, g.M, g.s_in, g.s_out = w, h, s1, s0
+
+
+cdef int grid_layout(Grid *g) noexcept nogil:
+    """Classify how the numbering walks memory; a length-1 axis has no meaningful stride,
+    so fold it away first."""
+    if g.L == 1:
+        # One pixel per outer line: pixel p sits at p * s_out.
+        g.s_in = g.s_out
+        g.L = g.M
+        g.M = 1
+    if g.M == 1:
+        g.s_out = g.L * g.s_in
+    if g.s_out == g.L * g.s_in:
+        return LAYOUT_FLAT
+    if absval(g.s_in) <= absval(g.s_out):
+        return LAYOUT_ALONG
+    return LAYOUT_ACROSS
+
+
+# ------------------------------------------------------------------------------ decode: write
+cdef inline void fill(char *p, int64_t count, Py_ssize_t stride, int itemsize,
+                      uint64_t pattern) noexcept nogil:
+    """Store ``count`` items of ``pattern`` at ``p``, ``stride`` bytes apart."""
+    cdef int64_t k
+    cdef uint8_t v8 = <uint8_t> pattern
+    cdef uint16_t v16 = <uint16_t> pattern
+    cdef uint32_t v32 = <uint32_t> pattern
+    if itemsize == 1:
+        if stride == 1:
+            memset(p, v8, <size_t> count)
+        else:
+            for k in range(count):
+                p[k * stride] = <char> v8
+    elif itemsize == 2:
+        for k in range(count):
+            memcpy(p + k * stride, &v16, 2)
+    elif itemsize == 4:
+        for k in range(count):
+            memcpy(p + k * stride, &v32, 4)
+    else:
+        for k in range(count):
+            memcpy(p + k * stride, &pattern, 8)
+
+
+cdef Py_ssize_t subtract_intervals(const int64_t *a, Py_ssize_t na, const int64_t *b,
+                                   Py_ssize_t nb, int64_t *out) noexcept nogil:
+    """``out`` = the intervals of ``a`` minus those of ``b`` (both sorted, disjoint)."""
+    cdef Py_ssize_t i, j = 0, k, nout = 0
+    cdef int64_t cur, hi
+    for i in range(na):
+        cur = a[2 * i]
+        hi = a[2 * i + 1]
+        while j < nb and b[2 * j + 1] <= cur:
+            j += 1
+        k = j
+        while k < nb and b[2 * k] < hi:
+            if b[2 * k] > cur:
+                out[2 * nout] = cur
+                out[2 * nout + 1] = b[2 * k]
+                nout += 1
+            if b[2 * k + 1] > cur:
+                cur = b[2 * k + 1]
+            if cur >= hi:
+                break
+            k += 1
+        if cur < hi:
+            out[2 * nout] = cur
+            out[2 * nout + 1] = hi
+            nout += 1
+        j = k
+    return nout
+
+
+ctypedef struct Sweep:
+    # State of a run-space transpose: for every inner index i whose pixel in the current outer
+    # line is on, open_at[i] is the outer line where its perpendicular segment began.
+    int64_t *open_at
+    int64_t *prev       # intervals (inner) of the previous outer line
+    int64_t *cur        # intervals of the current outer line
+    int64_t *diff
+    Py_ssize_t nprev
+    Py_ssize_t ncur
+
+
+cdef int sweep_init(Sweep *sw, int64_t L) noexcept nogil:
+    cdef size_t half = <size_t> (L // 2 + 2) * 2 * sizeof(int64_t)
+    sw.open_at = <int64_t *> malloc(<size_t> L * sizeof(int64_t))
+    sw.prev = <int64_t *> malloc(half)
+    sw.cur = <int64_t *> malloc(half)
+    sw.diff = <int64_t *> malloc(2 * half)
+    sw.nprev = 0
+    sw.ncur = 0
+    if sw.open_at == NULL or sw.prev == NULL or sw.cur == NULL or sw.diff == NULL:
+        return E_NOMEM
+    return OK
+
+
+cdef void sweep_free(Sweep *sw) noexcept nogil:
+    free(sw.open_at)
+    free(sw.prev)
+    free(sw.cur)
+    free(sw.diff)
+
+
+cdef void sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern) noexcept nogil:
+    """Move from the previous outer line to line ``o`` (whose intervals are in ``cur``):
+    close the segments of pixels that turned off, open those that turned on."""
+    cdef Py_ssize_t k, nd
+    cdef int64_t i, o0
+    cdef int64_t *tmp
+    nd = subtract_intervals(sw.prev, sw.nprev, sw.cur, sw.ncur, sw.diff)
+    for k in range(nd):
+        for i in range(sw.diff[2 * k], sw.diff[2 * k + 1]):
+            o0 = sw.open_at[i]
+            fill(g.ptr + i * g.s_in + o0 * g.s_out, o - o0, g.s_out, g.itemsize, pattern)
+    nd = subtract_intervals(sw.cur, sw.ncur, sw.prev, sw.nprev, sw.diff)
+    for k in range(nd):
+        for i in range(sw.diff[2 * k], sw.diff[2 * k + 1]):
+            sw.open_at[i] = o
+    tmp = sw.prev
+    sw.prev = sw.cur
+    sw.cur = tmp
+    sw.nprev = sw.ncur
+    sw.ncur = 0
+
+
+cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern) noexcept nogil:
+    """Write sorted, disjoint runs whose lines cut across memory, as perpendicular segments
+    that run along it (a transpose in run space: work ~ runs + boundary, writes contiguous)."""
+    cdef Sweep sw
+    cdef Py_ssize_t r
+    cdef int64_t s, e, o, i0, i1, line = -1
+    if sweep_init(&sw, g.L) != OK:
+        sweep_free(&sw)
+        return E_NOMEM
+    for r in range(rb.n):
+        s = rb.data[2 * r]
+        e = s + rb.data[2 * r + 1]
+        while s < e:
+            o = s // g.L
+            i0 = s - o * g.L
+            i1 = e - o * g.L
+            if i1 > g.L:
+                i1 = g.L
+            if o != line:
+                if line >= 0:
+                    sweep_step(&sw, line, g, pattern)
+                    if o > line + 1 and sw.nprev > 0:
+                        sweep_step(&sw, line + 1, g, pattern)
+                line = o
+            sw.cur[2 * sw.ncur] = i0
+            sw.cur[2 * sw.ncur + 1] = i1
+            sw.ncur += 1
+            s = o * g.L + i1
+    if line >= 0:
+        sweep_step(&sw, line, g, pattern)
+        sweep_step(&sw, line + 1, g, pattern)
+    sweep_free(&sw)
+    return OK
+
+
+cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern) noexcept nogil:
+    """Set the pixels of sorted, disjoint runs to ``pattern`` (the rest is already zero)."""
+    cdef Py_ssize_t r
+    cdef int64_t s, e, o, i0, i1
+    cdef int layout = grid_layout(g)
+    if layout == LAYOUT_ACROSS:
+        return write_across(rb, g, pattern)
+    for r in range(rb.n):
+        s = rb.data[2 * r]
+        e = s + rb.data[2 * r + 1]
+        if layout == LAYOUT_FLAT:
+            fill(g.ptr + s * g.s_in, e - s, g.s_in, g.itemsize, pattern)
+            continue
+        while s < e:
+            o = s // g.L
+            i0 = s - o * g.L
+            i1 = e - o * g.L
+            if i1 > g.L:
+                i1 = g.L
+            fill(g.ptr + o * g.s_out + i0 * g.s_in, i1 - i0, g.s_in, g.itemsize, pattern)
+            s = o * g.L + i1
+    return OK
+
+
+# ------------------------------------------------------------------------------ encode: scan
+cdef enum:
+    FG_NONZERO = 0     # on where the value is not zero
+    FG_ABOVE = 1       # on where the value is above a threshold
+    FG_ALL = 2         # the threshold is below every value of the dtype
+    FG_NONE = 3        # the threshold is at or above every value of the dtype
+
+ctypedef struct Foreground:
+    int mode           # FG_NONZERO or FG_ABOVE
+    char kind          # numpy kind of the mask: 'b' bool, 'u', 'i', 'f'
+    double thr_f
+    int64_t thr_i
+    uint64_t thr_u
+
+
+cdef inline bint is_on(const char *p, int itemsize, const Foreground *fg) noexcept nogil:
+    cdef uint8_t u8
+    cdef uint16_t u16
+    cdef uint32_t u32
+    cdef uint64_t u64
+    cdef float f32
+    cdef double f64
+    if fg.mode >= FG_ALL:
+        return fg.mode == FG_ALL
+    if fg.kind == b'f':
+        if itemsize == 4:
+            memcpy(&f32, p, 4)
+            f64 = f32
+        else:
+            memcpy(&f64, p, 8)
+        return f64 > fg.thr_f if fg.mode == FG_ABOVE else f64 != 0
+    if itemsize == 1:
+        u8 = (<const uint8_t *> p)[0]
+        u64 = u8 if fg.kind != b'i' else <uint64_t> <int64_t> <signed char> u8
+    elif itemsize == 2:
+        memcpy(&u16, p, 2)
+        u64 = u16 if fg.kind != b'i' else <uint64_t> <int64_t> <short> u16
+    elif itemsize == 4:
+        memcpy(&u32, p, 4)
+        u64 = u32 if fg.kind != b'i' else <uint64_t> <int64_t> <int> u32
+    else:
+        memcpy(&u64, p, 8)
+    if fg.mode == FG_NONZERO:
+        return u64 != 0
+    if fg.kind == b'i':
+        return <int64_t> u64 > fg.thr_i
+    return u64 > fg.thr_u
+
+
+cdef const uint8_t *read_line(const char *p, int64_t n, Py_ssize_t stride, int itemsize,
+                              const Foreground *fg, uint8_t *scratch) noexcept nogil:
+    """A line of ``n`` pixels as bytes that are non-zero where the pixel is on: the mask's
+    own memory when it already is that, else ``scratch`` filled from it."""
+    cdef int64_t k
+    if itemsize == 1 and stride == 1 and fg.mode == FG_NONZERO and fg.kind != b'f':
+        return <const uint8_t *> p
+    if itemsize == 1 and fg.mode == FG_NONZERO and fg.kind != b'f':
+        for k in range(n):
+            scratch[k] = <uint8_t> p[k * stride]
+        return scratch
+    for k in range(n):
+        scratch[k] = is_on(p + k * stride, itemsize, fg)
+    return scratch
+
+
+cdef int scan_along(const Grid *g, const Foreground *fg, RunBuf *rb, int layout) noexcept nogil:
+    """Runs of a mask whose numbering follows memory: scan each line for on/off edges, a
+    run left open at the end of a line continuing into the next."""
+    cdef int64_t o, k, n, base, start = 0, nlines
+    cdef bint is_open = False
+    cdef const uint8_t *line
+    cdef uint8_t *scratch = NULL
+    cdef Py_ssize_t stride = g.s_in
+    if layout == LAYOUT_FLAT:
+        n = g.L * g.M
+        nlines = 1
+    else:
+        n = g.L
+        nlines = g.M
+    if not (g.itemsize == 1 and stride == 1 and fg.mode == FG_NONZERO and fg.kind != b'f'):
+        # Read in bounded chunks so the scratch line stays small and in cache.
+        if layout == LAYOUT_FLAT and n > 65536:
+            return scan_flat_chunked(g, fg, rb)
+        scratch = <uint8_t *> malloc(<size_t> n + 1)
+        if scratch == NULL:
+            return E_NOMEM
+    for o in range(nlines):
+        line = read_line(g.ptr + o * g.s_out, n, stride, g.itemsize, fg, scratch)
+        base = o * n
+        k = 0
+        while k < n:
+            if not is_open:
+                k = rle_find_nonzero(line, k, n)
+                if k == n:
+                    break
+                start = base + k
+                is_open = True
+            else:
+                k = rle_find_zero(line, k, n)
+                if k == n:
+                    break
+                if runbuf_push(rb, start, base + k - start) != OK:
+                    free(scratch)
+                    return E_NOMEM
+                is_open = False
+    free(scratch)
+    if is_open:
+        return runbuf_push(rb, start, nlines * n - start)
+    return OK
+
+
+cdef int scan_flat_chunked(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
+    cdef Grid part
+    cdef int64_t total = g.L * g.M, chunk = 65536, done = 0, k
+    cdef RunBuf piece
+    cdef int code = OK
+    piece.data = NULL
+    piece.n = 0
+    piece.cap = 0
+    part = g[0]
+    while done < total and code == OK:
+        part.ptr = g.ptr + done * g.s_in
+        part.L = chunk if total - done > chunk else total - done
+        part.M = 1
+        piece.n = 0
+        code = scan_along(&part, fg, &piece, LAYOUT_FLAT)
+        k = 0
+        while code == OK and k < piece.n:
+            code = runbuf_push_merged(rb, done + piece.data[2 * k], piece.data[2 * k + 1])
+            k += 1
+        done += part.L
+    runbuf_free(&piece)
+    return code
+
+
+cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
+    """Runs of a mask whose numbering cuts across memory.  Walk memory lines (inner index i),
+    record where each pixel's state differs from the line before (an edge at (o, i)), then
+    bucket the edges by outer line o: consecutive edges of one outer line bound its runs."""
+    cdef int64_t L = g.L, M = g.M, i, o, k, j, start, end, nedges
+    cdef RunBuf edges
+    cdef int64_t *count = NULL
+    cdef int64_t *rows = NULL
+    cdef uint8_t *scratch = NULL
+    cdef uint8_t *spare = NULL
+    cdef uint8_t *tmp
+    cdef const uint8_t *prev = NULL
+    cdef const uint8_t *cur
+    cdef int code = OK
+    edges.data = NULL
+    edges.n = 0
+    edges.cap = 0
+    scratch = <uint8_t *> malloc(<size_t> M + 1)
+    spare = <uint8_t *> malloc(<size_t> M + 1)
+    if scratch == NULL or spare == NULL:
+        code = E_NOMEM
+    i = 0
+    while code == OK and i <= L:
+        if i < L:
+            cur = read_line(g.ptr + i * g.s_in, M, g.s_out, g.itemsize, fg, scratch)
+            k = rle_find_change(prev, cur, 0, M)
+        else:
+            cur = NULL
+            k = rle_find_nonzero(prev, 0, M) if prev != NULL else M
+        while k < M:
+            code = runbuf_push(&edges, k, i)
+            if code != OK:
+                break
+            k = rle_find_change(prev, cur, k + 1, M) if cur != NULL else rle_find_nonzero(prev, k + 1, M)
+        prev = cur
+        if cur == scratch:
+            # Keep the line just read as `prev`; read the next one into the other buffer.
+            tmp = scratch
+            scratch = spare
+            spare = tmp
+        i += 1
+    nedges = edges.n
+    if code == OK:
+        count = <int64_t *> calloc_i64(M + 1)
+        rows = <int64_t *> malloc(<size_t> (nedges + 1) * sizeof(int64_t))
+        if count == NULL or rows == NULL:
+            code = E_NOMEM
+    if code == OK:
+        for k in range(nedges):
+            count[edges.data[2 * k] + 1] += 1
+        for o in range(M):
+            count[o + 1] += count[o]
+        # A stable counting sort: each outer line's edges stay in increasing i.
+        for k in range(nedges):
+            o = edges.data[2 * k]
+            rows[count[o]] = edges.data[2 * k + 1]
+            count[o] += 1
+        j = 0
+        for o in range(M):
+            # After the scatter count[o] is the end of line o's edges.
+            while j < count[o] and code == OK:
+                start = o * L + rows[j]
+                end = o * L + rows[j + 1]
+                code = runbuf_push_merged(rb, start, end - start)
+                j += 2
+    free(count)
+    free(rows)
+    free(scratch)
+    free(spare)
+    runbuf_free(&edges)
+    return code
+
+
+cdef void *calloc_i64(int64_t n) noexcept nogil:
+    cdef void *p = malloc(<size_t> n * sizeof(int64_t))
+    if p != NULL:
+        memset(p, 0, <size_t> n * sizeof(int64_t))
+    return p
+
+
+cdef int scan_runs(Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
+    cdef int layout = grid_layout(g)
+    rb.n = 0
+    if layout == LAYOUT_ACROSS:
+        return scan_across(g, fg, rb)
+    return scan_along(g, fg, rb, layout)
+
+
+# ------------------------------------------------------------------------------ format
+cdef const char *DIGIT_PAIRS = (
+    b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    b"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    b"8081828384858687888990919293949596979899")
+
+
+cdef inline int count_digits(uint64_t v) noexcept nogil:
+    cdef int n = 1
+    while v >= 10000:
+        v //= 10000
+        n += 4
+    if v >= 1000:
+        return n + 3
+    if v >= 100:
+        return n + 2
+    if v >= 10:
+        return n + 1
+    return n
+
+
+cdef inline char *write_number(char *dst, uint64_t v) noexcept nogil:
+    """Write ``v`` in decimal at ``dst`` and return the end."""
+    cdef int n = count_digits(v)
+    cdef char *end = dst + n
+    cdef char *p = end
+    cdef uint64_t q
+    while v >= 100:
+        q = v // 100
+        p -= 2
+        memcpy(p, DIGIT_PAIRS + 2 * (v - q * 100), 2)
+        v = q
+    if v >= 10:
+        p -= 2
+        memcpy(p, DIGIT_PAIRS + 2 * v, 2)
+    else:
+        p -= 1
+        p[0] = <char> (48 + v)
+    return end
+
+
+cdef inline uint64_t written_start(const int64_t *runs, Py_ssize_t r, int64_t base,
+                                   bint relative) noexcept nogil:
+    if relative and r > 0:
+        return <uint64_t> (runs[2 * r] - runs[2 * r - 2] - runs[2 * r - 1])
+    return <uint64_t> (runs[2 * r] + base)
+
+
+cdef Py_ssize_t formatted_size(const RunBuf *rb, int64_t base, bint relative) noexcept nogil:
+    cdef Py_ssize_t r, size = 0
+    for r in range(rb.n):
+        size += count_digits(written_start(rb.data, r, base, relative))
+        size += count_digits(<uint64_t> rb.data[2 * r + 1]) + 2
+    return size - 1 if size > 0 else 0
+
+
+cdef void format_runs(const RunBuf *rb, int64_t base, bint relative, char *dst) noexcept nogil:
+    cdef Py_ssize_t r
+    for r in range(rb.n):
+        if r > 0:
+            dst[0] = 32
+            dst += 1
+        dst = write_number(dst, written_start(rb.data, r, base, relative))
+        dst[0] = 32
+        dst = write_number(dst + 1, <uint64_t> rb.data[2 * r + 1])
+
+
+cdef int check_runs(const int64_t *runs, Py_ssize_t n, int64_t base, ErrInfo *err) noexcept nogil:
+    """Runs given by the user to format: non-negative, non-empty, increasing, no overflow."""
+    cdef Py_ssize_t r
+    cdef int64_t s, length, prev_end = 0
+    err.code = OK
+    for r in range(n):
+        s = runs[2 * r]
+        length = runs[2 * r + 1]
+        err.token = 2 * r
+        if s < 0:
+            err.code = E_NEGATIVE
+        elif length < 0:
+            err.code = E_NEGATIVE
+            err.token = 2 * r + 1
+        elif length == 0:
+            err.code = E_ZERO_LENGTH
+        elif s > INT64_MAX - base or length > INT64_MAX - s:
+            err.code = E_OVERFLOW
+        elif r > 0 and s < prev_end:
+            err.code = E_UNSORTED if s < runs[2 * r - 2] else E_OVERLAP
+        if err.code != OK:
+            err.offset = err.token
+            err.length = 1
+            return err.code
+        prev_end = s + length
+    return OK
+
+
+# ------------------------------------------------------------------------------ bindings
+cdef object runs_to_str(const RunBuf *rb, int64_t base, bint relative):
+    cdef Py_ssize_t size = formatted_size(rb, base, relative)
+    cdef object text = PyUnicode_New(size, 127)
+    cdef char *dst = <char *> PyUnicode_DATA(text)
+    with nogil:
+        format_runs(rb, base, relative, dst)
+    return text
+
+
+cdef void raise_error(const ErrInfo *err, object item) except *:
+    if err.code == E_NOMEM:
+        raise MemoryError("rlecodec: out of memory")
+    raise KernelError(ERROR_NAMES[err.code], err.token, err.offset, err.length, item)
+
+
+cdef class _Buffer:
+    """A strided N-D view of an object's memory (PEP 3118), released on collection."""
+    cdef Py_buffer view
+    cdef bint held
+
+    def __cinit__(self, object obj, bint writable):
+        PyObject_GetBuffer(obj, &self.view, PyBUF_RECORDS if writable else PyBUF_RECORDS_RO)
+        self.held = True
+
+    def __dealloc__(self):
+        if self.held:
+            PyBuffer_Release(&self.view)
+
+
+cdef class DecodeBatch:
+    """Parse N run-length inputs and write them into an ``(N, H, W)`` or ``(H, W)`` array.
+
+    ``parse(i0, i1)`` validates items without touching the output; ``write(i0, i1)`` writes
+    parsed items; ``run(i0, i1)`` does both item by item (for a freshly zeroed output).  Each
+    releases the GIL, so disjoint item ranges can run in parallel threads.
+    """
+    cdef Source *sources
+    cdef RunBuf *runs
+    cdef ErrInfo *errors
+    cdef Py_ssize_t n
+    cdef list keep
+    cdef _Buffer out
+    cdef int64_t h, w, base, total
+    cdef bint order_f, relative, strict
+    cdef uint64_t pattern
+    cdef Py_ssize_t s_item, s0, s1
+
+    def __cinit__(self, list items, object out, int64_t h, int64_t w, bint order_f,
+                  int64_t base, bint relative, bint strict, uint64_t pattern):
+        cdef Py_ssize_t i
+        self.n = len(items)
+        self.keep = []
+        self.sources = <Source *> malloc(<size_t> (self.n + 1) * sizeof(Source))
+        self.runs = <RunBuf *> malloc(<size_t> (self.n + 1) * sizeof(RunBuf))
+        self.errors = <ErrInfo *> malloc(<size_t> (self.n + 1) * sizeof(ErrInfo))
+        if self.sources == NULL or self.runs == NULL or self.errors == NULL:
+            raise MemoryError()
+        for i in range(self.n):
+            self.runs[i].data = NULL
+            self.runs[i].n = 0
+            self.runs[i].cap = 0
+            self.errors[i].code = OK
+            source_set(&self.sources[i], items[i], self.keep)
+        self.keep.append(items)
+        self.h, self.w, self.order_f = h, w, order_f
+        self.base, self.relative, self.strict, self.pattern = base, relative, strict, pattern
+        self.total = h * w
+        self.out = _Buffer(out, True)
+        if self.out.view.ndim == 3:
+            self.s_item = self.out.view.strides[0]
+            self.s0 = self.out.view.strides[1]
+            self.s1 = self.out.view.strides[2]
+        else:
+            self.s_item = 0
+            self.s0 = self.out.view.strides[0]
+            self.s1 = self.out.view.strides[1]
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.runs != NULL:
+            for i in range(self.n):
+                runbuf_free(&self.runs[i])
+        free(self.runs)
+        free(self.sources)
+        free(self.errors)
+
+    cdef int parse_item(self, Py_ssize_t i) noexcept nogil:
+        cdef Builder b
+        cdef int code
+        builder_init(&b, &self.runs[i], self.base, self.total, self.relative, self.strict, False)
+        code = source_parse(&self.sources[i], &b, &self.errors[i])
+        if code == OK and not b.ordered:
+            normalize_runs(&self.runs[i])
+        self.errors[i].code = code
+        return code
+
+    cdef int write_item(self, Py_ssize_t i) noexcept nogil:
+        cdef Grid g
+        cdef int code
+        if self.h == 0 or self.w == 0:
+            return OK
+        grid_init(&g, <char *> self.out.view.buf + i * self.s_item, self.h, self.w,
+                  self.s0, self.s1, <int> self.out.view.itemsize, self.order_f)
+        code = write_runs(&self.runs[i], &g, self.pattern)
+        runbuf_free(&self.runs[i])
+        self.errors[i].code = code
+        return code
+
+    def parse(self, Py_ssize_t i0, Py_ssize_t i1):
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(i0, i1):
+                if self.parse_item(i) != OK:
+                    break
+
+    def write(self, Py_ssize_t i0, Py_ssize_t i1):
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(i0, i1):
+                if self.write_item(i) != OK:
+                    break
+
+    def run(self, Py_ssize_t i0, Py_ssize_t i1):
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(i0, i1):
+                if self.parse_item(i) != OK or self.write_item(i) != OK:
+                    break
+
+    def check(self, bint batch):
+        """Raise for the first failed item, if any."""
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            if self.errors[i].code != OK:
+                raise_error(&self.errors[i], i if batch else None)
+
+
+cdef class EncodeBatch:
+    """Encode N masks (each any strided 2-D buffer of bool/int/float) to run-length text.
+
+    ``run(i0, i1)`` scans and formats items with the GIL released; ``result(i)`` returns
+    item i's text.
+    """
+    cdef list buffers
+    cdef Grid *grids
+    cdef Foreground *fgs
+    cdef RunBuf *runs
+    cdef char **texts
+    cdef Py_ssize_t *sizes
+    cdef int *codes
+    cdef Py_ssize_t n
+    cdef bint order_f, relative
+    cdef int64_t base
+
+    def __cinit__(self, list masks, list foregrounds, bint order_f, int64_t base, bint relative):
+        """``foregrounds[i]`` is ``(kind, mode, thr_f, thr_i, thr_u)`` for ``masks[i]``."""
+        cdef Py_ssize_t i
+        cdef _Buffer buf
+        self.n = len(masks)
+        self.buffers = []
+        self.grids = <Grid *> malloc(<size_t> (self.n + 1) * sizeof(Grid))
+        self.fgs = <Foreground *> malloc(<size_t> (self.n + 1) * sizeof(Foreground))
+        self.runs = <RunBuf *> malloc(<size_t> (self.n + 1) * sizeof(RunBuf))
+        self.texts = <char **> malloc(<size_t> (self.n + 1) * sizeof(char *))
+        self.sizes = <Py_ssize_t *> malloc(<size_t> (self.n + 1) * sizeof(Py_ssize_t))
+        self.codes = <int *> malloc(<size_t> (self.n + 1) * sizeof(int))
+        if (self.grids == NULL or self.fgs == NULL or self.runs == NULL or self.texts == NULL
+                or self.sizes == NULL or self.codes == NULL):
+            raise MemoryError()
+        self.order_f, self.base, self.relative = order_f, base, relative
+        for i in range(self.n):
+            self.runs[i].data = NULL
+            self.runs[i].n = 0
+            self.runs[i].cap = 0
+            self.texts[i] = NULL
+            self.sizes[i] = 0
+            self.codes[i] = OK
+        for i in range(self.n):
+            buf = _Buffer(masks[i], False)
+            self.buffers.append(buf)
+            if buf.view.ndim != 2:
+                raise ValueError("expected 2-D masks")
+            grid_init(&self.grids[i], <char *> buf.view.buf, buf.view.shape[0], buf.view.shape[1],
+                      buf.view.strides[0], buf.view.strides[1], <int> buf.view.itemsize, order_f)
+            kind, mode, thr_f, thr_i, thr_u = foregrounds[i]
+            self.fgs[i].kind = ord(kind)
+            self.fgs[i].mode = mode
+            self.fgs[i].thr_f = thr_f
+            self.fgs[i].thr_i = thr_i
+            self.fgs[i].thr_u = thr_u
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.runs != NULL and self.texts != NULL:
+            for i in range(self.n):
+                runbuf_free(&self.runs[i])
+                free(self.texts[i])
+        free(self.grids)
+        free(self.fgs)
+        free(self.runs)
+        free(self.texts)
+        free(self.sizes)
+        free(self.codes)
+
+    cdef int encode_item(self, Py_ssize_t i) noexcept nogil:
+        cdef int code = OK
+        cdef Py_ssize_t size
+        if self.grids[i].L > 0 and self.grids[i].M > 0:
+            code = scan_runs(&self.grids[i], &self.fgs[i], &self.runs[i])
+        if code == OK:
+            size = formatted_size(&self.runs[i], self.base, self.relative)
+            self.texts[i] = <char *> malloc(<size_t> size + 1)
+            if self.texts[i] == NULL:
+                code = E_NOMEM
+            else:
+                format_runs(&self.runs[i], self.base, self.relative, self.texts[i])
+                self.sizes[i] = size
+        runbuf_free(&self.runs[i])
+        self.codes[i] = code
+        return code
+
+    def run(self, Py_ssize_t i0, Py_ssize_t i1):
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(i0, i1):
+                if self.encode_item(i) != OK:
+                    break
+
+    def result(self, Py_ssize_t i):
+        cdef object text
+        if self.codes[i] != OK or self.texts[i] == NULL:
+            raise MemoryError("rlecodec: out of memory while encoding")
+        text = PyUnicode_New(self.sizes[i], 127)
+        memcpy(PyUnicode_DATA(text), self.texts[i], <size_t> self.sizes[i])
+        free(self.texts[i])
+        self.texts[i] = NULL
+        return text
+
+
+def to_runs(object rle, int64_t base, bint relative, bint strict):
+    """Parse ``rle`` into an ``(N, 2)`` int64 array of 0-based starts and lengths."""
+    cdef Source src
+    cdef RunBuf rb
+    cdef Builder b
+    cdef ErrInfo err
+    cdef list keep = []
+    cdef int code
+    cdef int64_t[:, ::1] view
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    source_set(&src, rle, keep)
+    builder_init(&b, &rb, base, INT64_MAX, relative, strict, True)
+    with nogil:
+        code = source_parse(&src, &b, &err)
+    try:
+        if code != OK:
+            err.code = code
+            raise_error(&err, None)
+        result = np.empty((rb.n, 2), dtype=np.int64)
+        if rb.n:
+            view = result
+            memcpy(&view[0, 0], rb.data, <size_t> rb.n * 2 * sizeof(int64_t))
+        return result
+    finally:
+        runbuf_free(&rb)
+
+
+def from_runs(const int64_t[:, ::1] runs, int64_t base, bint relative):
+    """Format an ``(N, 2)`` int64 array of 0-based starts and lengths as text."""
+    cdef RunBuf rb
+    cdef ErrInfo err
+    cdef int code
+    rb.n = runs.shape[0]
+    rb.cap = rb.n
+    rb.data = <int64_t *> &runs[0, 0] if rb.n else NULL
+    with nogil:
+        code = check_runs(rb.data, rb.n, base, &err)
+    if code != OK:
+        raise_error(&err, None)
+    return runs_to_str(&rb, base, relative)
