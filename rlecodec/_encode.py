@@ -105,7 +105,8 @@ def encode_many(
     """
     if isinstance(masks, np.ndarray):
         if masks.ndim != 3:
-            raise ValueError(f"expected an (N, height, width) stack of masks, got shape {masks.shape}")
+            raise ValueError(
+                f"expected an (N, height, width) stack of masks, got shape {masks.shape}")
         items: list[Any] = list(masks)
     else:
         items = list(masks)

@@ -93,7 +93,8 @@ def describe(
     elif reason == "below_base":
         msg = f"run {run} ({what}, token {token}) starts below base={base}"
     elif reason == "past_end":
-        where = f"the {shape[0]}x{shape[1]} mask ({shape[0] * shape[1]} pixels)" if shape else "int64"
+        h, w = shape if shape else (0, 0)
+        where = f"the {h}x{w} mask ({h * w} pixels)" if shape else "int64"
         msg = f"run {run} ({what}, token {token}) ends past the last pixel of {where}"
     elif reason == "zero_length":
         msg = f"run {run} ({what}, token {token}) has zero length (strict=False ignores it)"

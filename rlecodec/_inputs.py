@@ -11,9 +11,6 @@ from ._errors import RLEError
 
 INT64_MAX = 2**63 - 1
 
-# Dtypes the encoder reads where they lie (native byte order); others are converted.
-_DIRECT_KINDS = "biuf"
-
 
 def _is_missing(rle: Any) -> bool:
     """None, a float NaN (pandas' empty cell) or pandas.NA."""
@@ -51,7 +48,8 @@ def _as_tokens(rle: Any) -> np.ndarray:
     if arr.ndim == 2 and arr.shape[1] == 2:
         arr = arr.reshape(-1)
     elif arr.ndim != 1:
-        raise ValueError(f"integer runs must be flat pairs or an (N, 2) array, got shape {arr.shape}")
+        raise ValueError(
+            f"integer runs must be flat pairs or an (N, 2) array, got shape {arr.shape}")
     if arr.size == 0:
         return np.zeros(0, np.int64)
     if arr.dtype.kind == "O":
@@ -90,10 +88,11 @@ def as_mask(mask: Any) -> np.ndarray:
     if arr.ndim != 2:
         raise ValueError(f"expected a 2-D mask (height, width), got shape {arr.shape}")
     dt = arr.dtype
-    if dt.kind in _DIRECT_KINDS and dt.itemsize in (1, 2, 4, 8) and dt.isnative:
+    if dt.isnative and (dt.itemsize in (4, 8) if dt.kind == "f" else
+                        dt.kind in "biu" and dt.itemsize in (1, 2, 4, 8)):
         return arr
     if dt.kind == "f":  # float16, long double, non-native floats
-        return arr.astype(np.float64)
+        return arr.astype(np.float32 if dt.itemsize <= 4 else np.float64)
     if dt.kind in "biu":
         return arr.astype(dt.newbyteorder("="))
     raise TypeError(f"a mask must hold bools, integers or floats, got dtype {dt}")

@@ -61,14 +61,18 @@ def check_output_dtype(dtype: Any) -> np.dtype:
 def fill_pattern(dtype: np.dtype, value: Any) -> int:
     """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer."""
     try:
-        stored = np.array(value, dtype=dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            stored = np.array(value, dtype=dtype)
     except (OverflowError, ValueError, TypeError) as exc:
         raise ValueError(f"value {value!r} cannot be stored in dtype {dtype}: {exc}") from None
     if stored.ndim != 0:
         raise ValueError(f"value must be a scalar, got {value!r}")
-    exact = stored == value or (dtype.kind == "f" and np.isnan(stored) and value != value)
-    if dtype.kind == "b":
+    if dtype.kind == "f":  # rounding is fine, overflowing to infinity is not
+        exact = bool(np.isfinite(stored)) or not math.isfinite(float(value))
+    elif dtype.kind == "b":
         exact = value in (0, 1)
+    else:
+        exact = stored.item() == value
     if not exact:
         raise ValueError(f"value {value!r} cannot be stored exactly in dtype {dtype}")
     return int(stored.view(_FILL_ITEMSIZES[dtype.itemsize]))
@@ -89,7 +93,9 @@ def foreground(dtype: np.dtype, threshold: Any) -> tuple[str, int, float, int, i
     if math.isnan(t):
         raise ValueError("threshold must not be NaN")
     if kind == "f":
-        return kind, 1, t, 0, 0
+        # Compare as numpy's `mask > threshold` does: in the mask's own precision.
+        with np.errstate(over="ignore"):
+            return kind, 1, float(np.asarray(t).astype(dtype)), 0, 0
     # Integers (and bools as 0/1): x > t  <=>  x > floor(t).
     if kind == "b":
         lo, hi = 0, 1

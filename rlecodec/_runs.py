@@ -50,7 +50,8 @@ def from_runs(runs: Any, *, base: int = 1, relative: bool = False) -> str:
     if arr.size == 0:
         return ""
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"runs must be an (N, 2) array of starts and lengths, got shape {arr.shape}")
+        raise ValueError(
+            f"runs must be an (N, 2) array of starts and lengths, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"runs must hold integers, got dtype {arr.dtype}")
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and (arr > INT64_MAX).any():

@@ -169,7 +169,8 @@ cdef int builder_add(Builder *b, int64_t s, int64_t n) noexcept nogil:
         if s > b.total - b.prev_end:
             return E_PAST_END
         start = b.prev_end + s
-    if start > b.total or n > b.total - start:
+    if start >= b.total or n > b.total - start:
+        # Even an empty run must start on a pixel that exists.
         return E_PAST_END
     if n == 0 and b.strict:
         return E_ZERO_LENGTH
@@ -1097,6 +1098,9 @@ cdef class EncodeBatch:
             grid_init(&self.grids[i], <char *> buf.view.buf, buf.view.shape[0], buf.view.shape[1],
                       buf.view.strides[0], buf.view.strides[1], <int> buf.view.itemsize, order_f)
             kind, mode, thr_f, thr_i, thr_u = foregrounds[i]
+            if not ((kind in "biu" and buf.view.itemsize in (1, 2, 4, 8))
+                    or (kind == "f" and buf.view.itemsize in (4, 8))):
+                raise ValueError(f"cannot read masks of kind {kind!r}, {buf.view.itemsize} bytes")
             self.fgs[i].kind = ord(kind)
             self.fgs[i].mode = mode
             self.fgs[i].thr_f = thr_f

@@ -1,0 +1,127 @@
+"""Strictness: every malformed input is an RLEError naming the token; out= is untouched."""
+
+import numpy as np
+import pytest
+
+import rlecodec
+
+# (text, token, reason, a piece of the message) for a 4x4 mask, base 1, order F.
+STRICT_CASES = [
+    ("1 3 5", 2, "odd_token_count", "'5'"),
+    ("7", 0, "odd_token_count", "no length"),
+    ("1 3 x 2", 2, "not_a_number", "'x'"),
+    ("1 3 1.5 2", 2, "not_a_number", "'1.5'"),
+    ("1 3 +3 2", 2, "not_a_number", "'+3'"),
+    ("1 3 1e3 2", 2, "not_a_number", "'1e3'"),
+    ("1 3 0x1 2", 2, "not_a_number", "'0x1'"),
+    ("1 3 5 2x", 3, "not_a_number", "'2x'"),
+    ("1,3", 0, "not_a_number", "'1,3'"),
+    ("1 3 -5 2", 2, "negative", "'-5'"),
+    ("1 3 -- 2", 2, "not_a_number", "'--'"),
+    ("1 3 5 -", 3, "not_a_number", "'-'"),
+    ("-1 2", 0, "negative", "'-1'"),
+    ("1 3 \u00a0 2", 2, "not_a_number", "token 2"),
+    ("99999999999999999999999999 1", 0, "overflow", "64-bit"),
+    ("1 9223372036854775808", 1, "overflow", "64-bit"),
+    ("0 3", 0, "below_base", "base=1"),
+    ("15 3", 0, "past_end", "4x4"),
+    ("1 17", 0, "past_end", "16 pixels"),
+    ("17 0", 0, "past_end", "past the last pixel"),
+    ("1 9223372036854775807", 0, "past_end", "past the last pixel"),
+    ("1 2 9223372036854775807 1", 2, "past_end", "past the last pixel"),
+    ("5 3 1 2", 2, "unsorted", "increase"),
+    ("1 5 3 2", 2, "overlap", "overlaps"),
+    ("1 5 5 2", 2, "overlap", "overlaps"),
+    ("1 0", 0, "zero_length", "zero length"),
+    ("1 2 4 0 6 1", 2, "zero_length", "run 1"),
+]
+
+
+@pytest.mark.parametrize("text,token,reason,fragment", STRICT_CASES,
+                         ids=[f"{c[2]}:{c[0][:20]}" for c in STRICT_CASES])
+def test_strict_errors(text, token, reason, fragment):
+    out = np.full((4, 4), 7, np.uint8)
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode(text, out=out)
+    err = info.value
+    assert isinstance(err, ValueError)
+    assert (err.token, err.reason, err.item) == (token, reason, None)
+    assert fragment in str(err)
+    assert f"token {token}" in str(err) or f"run {token // 2}" in str(err)
+    assert (out == 7).all()
+
+
+def test_first_error_wins():
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode("1 3 x 2 y", (4, 4))
+    assert info.value.token == 2
+
+
+def test_errors_for_integer_input():
+    cases = [([1, 3, -5, 2], 2, "negative"), ([1, 3, 5], 2, "odd_token_count"),
+             ([0, 3], 0, "below_base"), ([[1, 5], [3, 2]], 2, "overlap"),
+             (np.array([1, 2**63], np.uint64), 1, "overflow"), ([1, 2**70], 1, "overflow"),
+             ([1, 3, 15, 3], 2, "past_end")]
+    for rle, token, reason in cases:
+        with pytest.raises(rlecodec.RLEError) as info:
+            rlecodec.decode(rle, (4, 4))
+        assert (info.value.token, info.value.reason) == (token, reason), rle
+    with pytest.raises(TypeError):
+        rlecodec.decode([1.0, 2.0], (4, 4))
+    with pytest.raises(TypeError):
+        rlecodec.decode(3.5, (4, 4))
+    with pytest.raises(ValueError):
+        rlecodec.decode(np.zeros((2, 3), np.int64), (4, 4))
+
+
+def test_lenient_mode_takes_the_union():
+    m = rlecodec.decode("10 3 1 5 3 1 16 0", (4, 4), strict=False)
+    assert m.ravel(order="F").nonzero()[0].tolist() == [0, 1, 2, 3, 4, 9, 10, 11]
+    m = rlecodec.decode("1 2 1 2", (2, 2), strict=False, order="C")
+    np.testing.assert_array_equal(m, [[1, 1], [0, 0]])
+
+
+@pytest.mark.parametrize("text,reason", [("15 3", "past_end"), ("1 x", "not_a_number"),
+                                         ("1 3 5", "odd_token_count"), ("0 1", "below_base")])
+def test_lenient_mode_still_rejects_malformed(text, reason):
+    out = np.full((4, 4), 7, np.uint8)
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode(text, out=out, strict=False)
+    assert info.value.reason == reason
+    assert (out == 7).all()
+
+
+def test_relative_errors():
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode("1 2 20 1", (4, 4), base=0, relative=True)
+    assert (info.value.token, info.value.reason) == (2, "past_end")
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode("1 2 9223372036854775807 1", (4, 4), base=0, relative=True)
+    assert info.value.reason == "past_end"
+
+
+def test_long_tokens_are_shortened_in_messages():
+    text = "1 3 " + "9" * 5000
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode(text, (4, 4))
+    assert len(str(info.value)) < 300
+
+
+def test_leading_zeros_are_plain_integers():
+    np.testing.assert_array_equal(rlecodec.decode("0001 003", (2, 2)),
+                                  rlecodec.decode("1 3", (2, 2)))
+    np.testing.assert_array_equal(rlecodec.decode("0" * 30 + "1 1", (2, 2)),
+                                  rlecodec.decode("1 1", (2, 2)))
+
+
+def test_error_pickles_with_attributes():
+    import pickle
+
+    try:
+        rlecodec.decode_many(["1 1", "x 1"], (2, 2))
+    except rlecodec.RLEError as err:
+        back = pickle.loads(pickle.dumps(err))
+        assert (back.token, back.item, back.reason, str(back)) == (
+            err.token, err.item, err.reason, str(err))
+    else:
+        pytest.fail("no error raised")
