@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+
+# numpy's OpenBLAS threads spin on the other cores after import; nothing here uses BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import statistics
 import sys
 import time
@@ -25,26 +28,42 @@ import workloads  # noqa: E402
 import rlecodec  # noqa: E402
 
 
-def median_time(fn: Callable[[], object], budget: float) -> float:
-    """Median seconds per call, over batches sized to take ~1/20 of ``budget`` each."""
+def _loops_for(fn: Callable[[], object], sample: float) -> int:
+    """How many calls make one timing sample of about ``sample`` seconds."""
     fn()
-    loops, t = 1, 0.0
+    loops = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(loops):
             fn()
-        t = time.perf_counter() - t0
-        if t > budget / 20 or loops > 1_000_000:
-            break
-        loops *= 2 if t == 0 else max(2, int(budget / 20 / max(t, 1e-9)))
-    samples = [t / loops]
-    deadline = time.perf_counter() + budget
-    while time.perf_counter() < deadline or len(samples) < 5:
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        samples.append((time.perf_counter() - t0) / loops)
-    return statistics.median(samples)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= sample or loops >= 1_000_000:
+            return loops
+        loops = max(loops * 2, int(loops * sample / max(elapsed, 1e-9)))
+
+
+def measure(fns: dict[str, Callable[[], object]], budget: float) -> dict[str, float]:
+    """Median seconds per call of each function, sampled round-robin.
+
+    Interleaving the samples means a machine that speeds up or slows down (a shared VM, a
+    frequency change) affects every contender alike, so the ratios stay honest.
+    """
+    sample = max(budget / 40, 0.002)
+    loops = {name: _loops_for(fn, sample / 4) for name, fn in fns.items()}
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    deadline = time.perf_counter() + budget * len(fns)
+    while time.perf_counter() < deadline or min(len(v) for v in samples.values()) < 7:
+        for name, fn in fns.items():
+            n = loops[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            samples[name].append((time.perf_counter() - t0) / n)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def median_time(fn: Callable[[], object], budget: float) -> float:
+    return measure({"fn": fn}, budget)["fn"]
 
 
 def fmt(seconds: float) -> str:
@@ -55,33 +74,32 @@ def fmt(seconds: float) -> str:
     return f"{seconds:8.2f} s "
 
 
-def bench_single(name: str, mask: np.ndarray, budget: float) -> list[tuple[str, float, float]]:
+def bench_single(name: str, mask: np.ndarray, budget: float) -> dict[str, tuple[float, float]]:
     shape = mask.shape
     text = rlecodec.encode(mask)
     assert np.array_equal(rlecodec.decode(text, shape), mask)
-    rows = [("rlecodec",
-             median_time(lambda: rlecodec.decode(text, shape), budget),
-             median_time(lambda: rlecodec.encode(mask), budget))]
+    decoders = {"rlecodec": lambda: rlecodec.decode(text, shape)}
+    encoders = {"rlecodec": lambda: rlecodec.encode(mask)}
     for peer, (prepare, enc, dec) in peers.available().items():
         if peer == "numpy snippet" and mask.size > 50_000_000:
             continue  # minutes per call; it tells nothing new
         encoded = prepare(mask)
         assert np.array_equal(dec(encoded, shape), mask), peer
-        rows.append((peer,
-                     median_time(lambda enc_=encoded, d=dec: d(enc_, shape), budget),
-                     median_time(lambda e=enc: e(mask), budget)))
-    rows.append(("floor (np.ones / np.count_nonzero)",
-                 median_time(lambda: np.ones(shape, np.uint8), budget),
-                 median_time(lambda: np.count_nonzero(mask), budget)))
+        decoders[peer] = lambda enc_=encoded, d=dec: d(enc_, shape)
+        encoders[peer] = lambda e=enc: e(mask)
+    floor = "floor (np.ones / np.count_nonzero)"
+    decoders[floor] = lambda: np.ones(shape, np.uint8)
+    encoders[floor] = lambda: np.count_nonzero(mask)
+    dec_t = measure(decoders, budget)
+    enc_t = measure(encoders, budget)
     runs = len(text.split()) // 2
     print(f"\n## {name}: {shape[0]}x{shape[1]}, {runs} runs, {len(text)} bytes of text")
     print(f"{'implementation':36s} {'decode':>11s} {'encode':>11s} {'rlecodec/it dec':>16s}"
           f" {'rlecodec/it enc':>16s}")
-    ours_dec, ours_enc = rows[0][1], rows[0][2]
-    for impl, dec_t, enc_t in rows:
-        print(f"{impl:36s} {fmt(dec_t)} {fmt(enc_t)} {ours_dec / dec_t:16.2f}"
-              f" {ours_enc / enc_t:16.2f}")
-    return rows
+    for impl in decoders:
+        print(f"{impl:36s} {fmt(dec_t[impl])} {fmt(enc_t[impl])}"
+              f" {dec_t['rlecodec'] / dec_t[impl]:16.2f} {enc_t['rlecodec'] / enc_t[impl]:16.2f}")
+    return {impl: (dec_t[impl], enc_t[impl]) for impl in decoders}
 
 
 def bench_batch(budget: float, n: int) -> None:
@@ -91,12 +109,12 @@ def bench_batch(budget: float, n: int) -> None:
     cores = os.cpu_count() or 1
     print(f"\n## batch: {n} severstal masks, decode_many / encode_many, threads=1 vs {cores}")
     print(f"{'threads':8s} {'decode_many':>12s} {'encode_many':>12s}")
-    times = {}
+    dec = measure({t: (lambda t=t: rlecodec.decode_many(texts, shape, threads=t))
+                   for t in (1, cores)}, budget)
+    enc = measure({t: (lambda t=t: rlecodec.encode_many(masks, threads=t))
+                   for t in (1, cores)}, budget)
+    times = {t: (dec[t], enc[t]) for t in (1, cores)}
     for threads in (1, cores):
-        times[threads] = (
-            median_time(lambda t=threads: rlecodec.decode_many(texts, shape, threads=t), budget),
-            median_time(lambda t=threads: rlecodec.encode_many(masks, threads=t), budget),
-        )
         print(f"{threads:<8d} {fmt(times[threads][0])}  {fmt(times[threads][1])}")
     print(f"speed-up {cores} threads vs 1: decode {times[1][0] / times[cores][0]:.2f}x, "
           f"encode {times[1][1] / times[cores][1]:.2f}x")

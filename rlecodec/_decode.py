@@ -41,6 +41,22 @@ def _shape_of(shape: Any, out: np.ndarray | None) -> tuple[int, int]:
     return int(h), int(w)
 
 
+# glibc serves allocations above 32 MiB with fresh mmap pages that the OS zeroes lazily:
+# there np.zeros is free and only the runs need writing.  Below, memory is recycled and
+# zeroing costs a pass, so the kernel writes zeros and runs in one pass over np.empty.
+_LAZY_ZEROS_BYTES = 32 << 20
+
+
+def _fresh_output(shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, bool]:
+    """An output array and whether it is already zero."""
+    nbytes = dtype.itemsize
+    for n in shape:
+        nbytes *= n
+    if nbytes >= _LAZY_ZEROS_BYTES:
+        return np.zeros(shape, dtype), True
+    return np.empty(shape, dtype), False
+
+
 def _raise_first_error(batch: Any, sources: list[Any], base: int, shape: tuple[int, int],
                        is_batch: bool) -> None:
     try:
@@ -120,17 +136,16 @@ def decode(
     pattern = fill_pattern(dt, value)
     source = as_source(rle)
     if out is None:
-        result = np.zeros((h, w), dt)
+        result, zeroed = _fresh_output((h, w), dt)
         batch = _codec.DecodeBatch([source], result, h, w, order_f, base, bool(relative),
-                                   bool(strict), pattern)
+                                   bool(strict), pattern, zeroed)
         batch.run(0, 1)
         _raise_first_error(batch, [source], base, (h, w), False)
         return result
     batch = _codec.DecodeBatch([source], out, h, w, order_f, base, bool(relative),
-                               bool(strict), pattern)
-    batch.parse(0, 1)
+                               bool(strict), pattern, False)
+    batch.parse(0, 1)  # validate everything before the first write to `out`
     _raise_first_error(batch, [source], base, (h, w), False)
-    out.fill(0)
     batch.write(0, 1)
     _raise_first_error(batch, [source], base, (h, w), False)
     return out
@@ -184,16 +199,15 @@ def decode_many(
     h, w = _shape_of(shape, out)
     pattern = fill_pattern(dt, value)
     n_threads = resolve_threads(threads, len(sources))
-    target = np.zeros((len(sources), h, w), dt) if out is None else out
+    target, zeroed = _fresh_output((len(sources), h, w), dt) if out is None else (out, False)
     batch = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
-                               bool(strict), pattern)
+                               bool(strict), pattern, zeroed)
     if out is None:
         run_ranges(batch.run, len(sources), n_threads)
         _raise_first_error(batch, sources, base, (h, w), True)
         return target
     run_ranges(batch.parse, len(sources), n_threads)
     _raise_first_error(batch, sources, base, (h, w), True)
-    out.fill(0)
     run_ranges(batch.write, len(sources), n_threads)
     _raise_first_error(batch, sources, base, (h, w), True)
     return out

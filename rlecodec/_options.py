@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import os
@@ -29,6 +30,10 @@ def check_base(base: Any) -> int:
 
 def check_shape(shape: Any) -> tuple[int, int]:
     """A mask shape ``(height, width)`` of non-negative integers."""
+    if type(shape) is tuple and len(shape) == 2:
+        h, w = shape
+        if type(h) is int and type(w) is int and 0 <= h < 2**31 and 0 <= w < 2**31:
+            return shape  # the common case, checked cheaply
     if shape is None:
         raise TypeError("shape=(height, width) is required unless out= is given")
     try:
@@ -52,6 +57,13 @@ _FILL_ITEMSIZES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def check_output_dtype(dtype: Any) -> np.dtype:
+    try:
+        return _cached_output_dtype(dtype)
+    except TypeError:  # unhashable dtype spec
+        return _output_dtype(dtype)
+
+
+def _output_dtype(dtype: Any) -> np.dtype:
     dt = np.dtype(dtype)
     if dt.kind not in "biuf" or dt.itemsize not in _FILL_ITEMSIZES:
         raise TypeError(f"dtype must be bool, an integer or a float of 1-8 bytes, got {dt}")
@@ -60,6 +72,13 @@ def check_output_dtype(dtype: Any) -> np.dtype:
 
 def fill_pattern(dtype: np.dtype, value: Any) -> int:
     """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer."""
+    try:
+        return _cached_fill_pattern(dtype, value, type(value))
+    except TypeError:  # an unhashable value: a 0-d array, say
+        return _fill_pattern(dtype, value)
+
+
+def _fill_pattern(dtype: np.dtype, value: Any) -> int:
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             stored = np.array(value, dtype=dtype)
@@ -76,6 +95,11 @@ def fill_pattern(dtype: np.dtype, value: Any) -> int:
     if not exact:
         raise ValueError(f"value {value!r} cannot be stored exactly in dtype {dtype}")
     return int(stored.view(_FILL_ITEMSIZES[dtype.itemsize]))
+
+
+_cached_output_dtype = functools.lru_cache(maxsize=64)(_output_dtype)
+_cached_fill_pattern = functools.lru_cache(maxsize=256)(
+    lambda dtype, value, _value_type: _fill_pattern(dtype, value))
 
 
 def foreground(dtype: np.dtype, threshold: Any) -> tuple[str, int, float, int, int]:

@@ -27,6 +27,8 @@ cdef extern from "<stdlib.h>" nogil:
                int (*compar)(const void *, const void *) noexcept nogil)
 
 cdef extern from "rle_scan.h" nogil:
+    uint64_t rle_load64(const uint8_t *p)
+    int rle_ctz64(uint64_t x)
     Py_ssize_t rle_find_nonzero(const uint8_t *p, Py_ssize_t i, Py_ssize_t n)
     Py_ssize_t rle_find_zero(const uint8_t *p, Py_ssize_t i, Py_ssize_t n)
     Py_ssize_t rle_find_change(const uint8_t *a, const uint8_t *b, Py_ssize_t i, Py_ssize_t n)
@@ -158,7 +160,7 @@ cdef void builder_init(Builder *b, RunBuf *runs, int64_t base, int64_t total, bi
     runs.n = 0
 
 
-cdef int builder_add(Builder *b, int64_t s, int64_t n) noexcept nogil:
+cdef inline int builder_add(Builder *b, int64_t s, int64_t n) noexcept nogil:
     """Check one ``start length`` pair (both already known non-negative) and store it."""
     cdef int64_t start
     if b.seen == 0 or not b.relative:
@@ -217,11 +219,46 @@ cdef bint is_empty_marker(const uint8_t *s, Py_ssize_t n) noexcept nogil:
     return end == n
 
 
+cdef int read_token(const uint8_t *s, Py_ssize_t t0, Py_ssize_t n, uint64_t *value,
+                    Py_ssize_t *end) noexcept nogil:
+    """Read the token at ``t0`` one byte at a time; say why it is not a plain integer."""
+    cdef Py_ssize_t pos = t0, stop = token_end(s, t0, n)
+    cdef uint64_t v = 0, d
+    end[0] = stop
+    if s[t0] == 45 and stop > t0 + 1:
+        pos = t0 + 1
+        while pos < stop and is_digit(s[pos]):
+            pos += 1
+        return E_NEGATIVE if pos == stop else E_NOT_NUMBER
+    while pos < stop:
+        if not is_digit(s[pos]):
+            return E_NOT_NUMBER
+        pos += 1
+    for pos in range(t0, stop):
+        d = s[pos] - 48
+        if v > (<uint64_t> INT64_MAX - d) // 10:
+            return E_OVERFLOW
+        v = v * 10 + d
+    value[0] = v
+    return OK
+
+
+cdef inline uint64_t swar_eight_digits(uint64_t x) noexcept nogil:
+    """The value of 8 decimal digits held one per byte (0-9), first digit lowest."""
+    x = x * 10 + (x >> 8)
+    return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)))
+            + (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32
+
+
 cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) noexcept nogil:
-    """Tokenise ASCII text into ``start length`` pairs and feed them to the builder."""
-    cdef Py_ssize_t pos = 0, t0, run_off = 0
+    """Tokenise ASCII text into ``start length`` pairs and feed them to the builder.
+
+    Tokens of up to 7 digits followed by whitespace (nearly all of them) are read 8 bytes
+    at a time; anything else goes through :func:`read_token`.
+    """
+    cdef Py_ssize_t pos = 0, t0, run_off = 0, ndig, stop
     cdef int64_t tok = 0, start_val = 0
-    cdef uint64_t v, d
+    cdef uint64_t v = 0, x, flags
     cdef int code
     if is_empty_marker(s, n):
         return OK
@@ -231,32 +268,27 @@ cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) no
         if pos >= n:
             break
         t0 = pos
-        v = 0
-        # Up to 18 digits cannot overflow int64; longer tokens take the checked path.
-        while pos < n and is_digit(s[pos]) and pos - t0 < 18:
-            v = v * 10 + (s[pos] - 48)
-            pos += 1
-        while pos < n and is_digit(s[pos]):
-            d = s[pos] - 48
-            if v > (<uint64_t> INT64_MAX - d) // 10:
-                err.code = E_OVERFLOW
-                break
-            v = v * 10 + d
-            pos += 1
-        if pos < n and not is_space(s[pos]) and err.code != E_OVERFLOW:
-            err.code = E_NEGATIVE if (s[t0] == 45 and pos == t0 and t0 + 1 < n and is_digit(s[t0 + 1])) else E_NOT_NUMBER
-        if err.code != OK:
-            err.token = tok
-            err.offset = t0
-            err.length = token_end(s, t0, n) - t0
-            if err.code == E_NEGATIVE:
-                # "-5" is negative only if everything after the sign is digits.
-                pos = t0 + 1
-                while pos < t0 + err.length and is_digit(s[pos]):
-                    pos += 1
-                if pos != t0 + err.length:
-                    err.code = E_NOT_NUMBER
-            return err.code
+        code = E_NOT_NUMBER
+        if pos + 8 <= n:
+            x = rle_load64(s + pos) ^ 0x3030303030303030ULL
+            # High bit of each byte that is not a digit (a carry only leaks upward from a
+            # byte that is flagged anyway, so the lowest flag is exact).
+            flags = ((x + 0x7676767676767676ULL) | x) & 0x8080808080808080ULL
+            if flags != 0:
+                ndig = rle_ctz64(flags) >> 3
+                if ndig > 0 and is_space(s[pos + ndig]):
+                    v = swar_eight_digits(x << (64 - 8 * ndig))
+                    pos += ndig + 1  # and the separator
+                    code = OK
+        if code != OK:
+            code = read_token(s, t0, n, &v, &stop)
+            if code != OK:
+                err.code = code
+                err.token = tok
+                err.offset = t0
+                err.length = stop - t0
+                return code
+            pos = stop
         if tok & 1 == 0:
             start_val = <int64_t> v
             run_off = t0
@@ -266,7 +298,7 @@ cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) no
                 err.code = code
                 err.token = tok - 1
                 err.offset = run_off
-                err.length = pos - run_off
+                err.length = token_end(s, t0, n) - run_off
                 return code
         tok += 1
     if tok & 1:
@@ -371,10 +403,14 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
 
 cdef int source_parse(const Source *src, Builder *b, ErrInfo *err) noexcept nogil:
     err.code = OK
+    # Reserve the most runs the input can hold ("1 1 " is 4 bytes): the buffer never grows
+    # while parsing, and pages the runs do not reach are never touched.
     if src.kind == SRC_TEXT:
-        return parse_text(src.text, src.n, b, err)
+        err.code = runbuf_reserve(b.runs, src.n // 4 + 1)
+        return err.code or parse_text(src.text, src.n, b, err)
     if src.kind == SRC_TOKENS:
-        return parse_tokens(src.tokens, src.n, b, err)
+        err.code = runbuf_reserve(b.runs, src.n // 2 + 1)
+        return err.code or parse_tokens(src.tokens, src.n, b, err)
     return OK
 
 
@@ -482,6 +518,23 @@ cdef Py_ssize_t subtract_intervals(const int64_t *a, Py_ssize_t na, const int64_
     return nout
 
 
+ctypedef struct Cursor:
+    # The outer line o holding a pixel, and its first pixel o * L.  Pixels visited in
+    # increasing order step it forward without a 64-bit division per run.
+    int64_t o
+    int64_t first
+
+
+cdef inline void cursor_seek(Cursor *c, int64_t p, int64_t L) noexcept nogil:
+    if p - c.first >= 8 * L or p < c.first:
+        c.o = p // L
+        c.first = c.o * L
+    else:
+        while p >= c.first + L:
+            c.o += 1
+            c.first += L
+
+
 ctypedef struct Sweep:
     # State of a run-space transpose: for every inner index i whose pixel in the current outer
     # line is on, open_at[i] is the outer line where its perpendicular segment began.
@@ -513,17 +566,28 @@ cdef void sweep_free(Sweep *sw) noexcept nogil:
     free(sw.diff)
 
 
-cdef void sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern) noexcept nogil:
+cdef inline void fill_across(const Grid *g, int64_t i, int64_t o0, int64_t o1,
+                             uint64_t pattern) noexcept nogil:
+    """Fill outer lines [o0, o1) at inner index i: a stretch of one memory line."""
+    if o1 > o0:
+        fill(g.ptr + i * g.s_in + o0 * g.s_out, o1 - o0, g.s_out, g.itemsize, pattern)
+
+
+cdef int sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern,
+                    RunBuf *sink) noexcept nogil:
     """Move from the previous outer line to line ``o`` (whose intervals are in ``cur``):
-    close the segments of pixels that turned off, open those that turned on."""
+    close the segments of pixels that turned off, open those that turned on.  A closed
+    segment is filled, or with a ``sink`` recorded as the pairs (i, o0), (o1, 0)."""
     cdef Py_ssize_t k, nd
-    cdef int64_t i, o0
+    cdef int64_t i
     cdef int64_t *tmp
     nd = subtract_intervals(sw.prev, sw.nprev, sw.cur, sw.ncur, sw.diff)
     for k in range(nd):
         for i in range(sw.diff[2 * k], sw.diff[2 * k + 1]):
-            o0 = sw.open_at[i]
-            fill(g.ptr + i * g.s_in + o0 * g.s_out, o - o0, g.s_out, g.itemsize, pattern)
+            if sink == NULL:
+                fill_across(g, i, sw.open_at[i], o, pattern)
+            elif runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
+                return E_NOMEM
     nd = subtract_intervals(sw.cur, sw.ncur, sw.prev, sw.nprev, sw.diff)
     for k in range(nd):
         for i in range(sw.diff[2 * k], sw.diff[2 * k + 1]):
@@ -533,64 +597,150 @@ cdef void sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern) noex
     sw.cur = tmp
     sw.nprev = sw.ncur
     sw.ncur = 0
+    return OK
 
 
-cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern) noexcept nogil:
-    """Write sorted, disjoint runs whose lines cut across memory, as perpendicular segments
-    that run along it (a transpose in run space: work ~ runs + boundary, writes contiguous)."""
+cdef int sweep_runs(const RunBuf *rb, const Grid *g, uint64_t pattern,
+                    RunBuf *sink) noexcept nogil:
+    """Transpose sorted, disjoint runs whose lines cut across memory into perpendicular
+    segments that run along it (work ~ runs + boundary length, not area)."""
     cdef Sweep sw
+    cdef Cursor cur
     cdef Py_ssize_t r
     cdef int64_t s, e, o, i0, i1, line = -1
-    if sweep_init(&sw, g.L) != OK:
-        sweep_free(&sw)
-        return E_NOMEM
+    cdef int code = sweep_init(&sw, g.L)
+    cur.o = 0
+    cur.first = 0
     for r in range(rb.n):
+        if code != OK:
+            break
         s = rb.data[2 * r]
         e = s + rb.data[2 * r + 1]
-        while s < e:
-            o = s // g.L
-            i0 = s - o * g.L
-            i1 = e - o * g.L
+        while s < e and code == OK:
+            cursor_seek(&cur, s, g.L)
+            o = cur.o
+            i0 = s - cur.first
+            i1 = e - cur.first
             if i1 > g.L:
                 i1 = g.L
             if o != line:
                 if line >= 0:
-                    sweep_step(&sw, line, g, pattern)
-                    if o > line + 1 and sw.nprev > 0:
-                        sweep_step(&sw, line + 1, g, pattern)
+                    code = sweep_step(&sw, line, g, pattern, sink)
+                    if code == OK and o > line + 1 and sw.nprev > 0:
+                        code = sweep_step(&sw, line + 1, g, pattern, sink)
                 line = o
             sw.cur[2 * sw.ncur] = i0
             sw.cur[2 * sw.ncur + 1] = i1
             sw.ncur += 1
-            s = o * g.L + i1
-    if line >= 0:
-        sweep_step(&sw, line, g, pattern)
-        sweep_step(&sw, line + 1, g, pattern)
+            s = cur.first + i1
+    if line >= 0 and code == OK:
+        code = sweep_step(&sw, line, g, pattern, sink)
+        if code == OK:
+            code = sweep_step(&sw, line + 1, g, pattern, sink)
     sweep_free(&sw)
-    return OK
+    return code
 
 
-cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern) noexcept nogil:
-    """Set the pixels of sorted, disjoint runs to ``pattern`` (the rest is already zero)."""
+cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
+                      bint zeros) noexcept nogil:
+    """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
+    go straight out.  Otherwise they are sorted by memory line, and each line is written
+    once, front to back, zeros and runs alike: one sequential pass over the output."""
+    cdef RunBuf segs
+    cdef int64_t nsegs, k, i, done, pos = 0
+    cdef int64_t *start = NULL
+    cdef int64_t *order = NULL
+    cdef int code
+    if not zeros:
+        return sweep_runs(rb, g, pattern, NULL)
+    segs.data = NULL
+    segs.n = 0
+    segs.cap = 0
+    code = sweep_runs(rb, g, pattern, &segs)
+    nsegs = segs.n // 2
+    if code == OK:
+        start = <int64_t *> calloc_i64(g.L + 1)
+        order = <int64_t *> malloc(<size_t> (nsegs + 1) * sizeof(int64_t))
+        if start == NULL or order == NULL:
+            code = E_NOMEM
+    if code == OK:
+        # A stable counting sort by line: each line's segments were closed left to right.
+        for k in range(nsegs):
+            start[segs.data[4 * k] + 1] += 1
+        for i in range(g.L):
+            start[i + 1] += start[i]
+        for k in range(nsegs):
+            i = segs.data[4 * k]
+            order[start[i]] = k
+            start[i] += 1
+        for i in range(g.L):
+            done = 0
+            while pos < start[i]:
+                k = order[pos]
+                fill_across(g, i, done, segs.data[4 * k + 1], 0)
+                fill_across(g, i, segs.data[4 * k + 1], segs.data[4 * k + 2], pattern)
+                done = segs.data[4 * k + 2]
+                pos += 1
+            fill_across(g, i, done, g.M, 0)
+    free(start)
+    free(order)
+    runbuf_free(&segs)
+    return code
+
+
+cdef void fill_pixels(const Grid *g, int64_t p0, int64_t p1, uint64_t pattern, int layout,
+                      Cursor *cur) noexcept nogil:
+    """Fill pixels [p0, p1) of the numbering, one piece per inner line unless flat.
+    Calls must come in increasing pixel order (``cur`` tracks the line)."""
+    cdef int64_t i0, i1
+    if layout == LAYOUT_FLAT:
+        if p1 > p0:
+            fill(g.ptr + p0 * g.s_in, p1 - p0, g.s_in, g.itemsize, pattern)
+        return
+    while p0 < p1:
+        cursor_seek(cur, p0, g.L)
+        i0 = p0 - cur.first
+        i1 = p1 - cur.first
+        if i1 > g.L:
+            i1 = g.L
+        fill(g.ptr + cur.o * g.s_out + i0 * g.s_in, i1 - i0, g.s_in, g.itemsize, pattern)
+        p0 = cur.first + i1
+
+
+cdef enum:
+    # Below this mean run length, writing across memory pixel by pixel beats the transpose.
+    SCATTER_MEAN_RUN = 8
+
+
+cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeros) noexcept nogil:
+    """Set the pixels of sorted, disjoint runs to ``pattern``.  With ``zeros`` every other
+    pixel is set to 0 in the same pass; without, the output must already be zero."""
     cdef Py_ssize_t r
-    cdef int64_t s, e, o, i0, i1
+    cdef int64_t s, e, i, area = 0, done = 0
+    cdef Cursor cur
     cdef int layout = grid_layout(g)
+    cur.o = 0
+    cur.first = 0
     if layout == LAYOUT_ACROSS:
-        return write_across(rb, g, pattern)
+        for r in range(rb.n):
+            area += rb.data[2 * r + 1]
+        if area >= SCATTER_MEAN_RUN * rb.n:
+            return write_across(rb, g, pattern, zeros)
+        # Short runs (noise) are cheaper pixel by pixel than through the transpose.
+        if zeros:
+            for i in range(g.L):
+                fill_across(g, i, 0, g.M, 0)
+            zeros = False
+        layout = LAYOUT_ALONG
     for r in range(rb.n):
         s = rb.data[2 * r]
         e = s + rb.data[2 * r + 1]
-        if layout == LAYOUT_FLAT:
-            fill(g.ptr + s * g.s_in, e - s, g.s_in, g.itemsize, pattern)
-            continue
-        while s < e:
-            o = s // g.L
-            i0 = s - o * g.L
-            i1 = e - o * g.L
-            if i1 > g.L:
-                i1 = g.L
-            fill(g.ptr + o * g.s_out + i0 * g.s_in, i1 - i0, g.s_in, g.itemsize, pattern)
-            s = o * g.L + i1
+        if zeros:
+            fill_pixels(g, done, s, 0, layout, &cur)
+        fill_pixels(g, s, e, pattern, layout, &cur)
+        done = e
+    if zeros:
+        fill_pixels(g, done, g.L * g.M, 0, layout, &cur)
     return OK
 
 
@@ -958,10 +1108,12 @@ cdef class DecodeBatch:
     cdef int64_t h, w, base, total
     cdef bint order_f, relative, strict
     cdef uint64_t pattern
+    cdef bint zeroed
     cdef Py_ssize_t s_item, s0, s1
 
     def __cinit__(self, list items, object out, int64_t h, int64_t w, bint order_f,
-                  int64_t base, bint relative, bint strict, uint64_t pattern):
+                  int64_t base, bint relative, bint strict, uint64_t pattern, bint zeroed):
+        """``zeroed``: ``out`` is known to be all zeros, so only the runs need writing."""
         cdef Py_ssize_t i
         self.n = len(items)
         self.keep = []
@@ -979,6 +1131,7 @@ cdef class DecodeBatch:
         self.keep.append(items)
         self.h, self.w, self.order_f = h, w, order_f
         self.base, self.relative, self.strict, self.pattern = base, relative, strict, pattern
+        self.zeroed = zeroed
         self.total = h * w
         self.out = _Buffer(out, True)
         if self.out.view.ndim == 3:
@@ -1016,7 +1169,7 @@ cdef class DecodeBatch:
             return OK
         grid_init(&g, <char *> self.out.view.buf + i * self.s_item, self.h, self.w,
                   self.s0, self.s1, <int> self.out.view.itemsize, self.order_f)
-        code = write_runs(&self.runs[i], &g, self.pattern)
+        code = write_runs(&self.runs[i], &g, self.pattern, not self.zeroed)
         runbuf_free(&self.runs[i])
         self.errors[i].code = code
         return code
