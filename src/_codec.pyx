@@ -29,9 +29,8 @@ cdef extern from "<stdlib.h>" nogil:
 cdef extern from "rle_scan.h" nogil:
     uint64_t rle_load64(const uint8_t *p)
     int rle_ctz64(uint64_t x)
-    Py_ssize_t rle_find_nonzero(const uint8_t *p, Py_ssize_t i, Py_ssize_t n)
-    Py_ssize_t rle_find_zero(const uint8_t *p, Py_ssize_t i, Py_ssize_t n)
-    Py_ssize_t rle_find_change(const uint8_t *a, const uint8_t *b, Py_ssize_t i, Py_ssize_t n)
+    uint64_t rle_mask64(const uint8_t *p)
+    uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -793,7 +792,7 @@ cdef inline bint is_on(const char *p, int itemsize, const Foreground *fg) noexce
     return u64 > fg.thr_u
 
 
-cdef const uint8_t *read_line(const char *p, int64_t n, Py_ssize_t stride, int itemsize,
+cdef inline const uint8_t *read_line(const char *p, int64_t n, Py_ssize_t stride, int itemsize,
                               const Foreground *fg, uint8_t *scratch) noexcept nogil:
     """A line of ``n`` pixels as bytes that are non-zero where the pixel is on: the mask's
     own memory when it already is that, else ``scratch`` filled from it."""
@@ -809,10 +808,20 @@ cdef const uint8_t *read_line(const char *p, int64_t n, Py_ssize_t stride, int i
     return scratch
 
 
+cdef inline uint64_t line_mask(const uint8_t *line, int64_t k, int64_t n) noexcept nogil:
+    """Bits for pixels k .. k+63 of a line of n (bit j: pixel k + j is on)."""
+    if k + 64 <= n:
+        return rle_mask64(line + k)
+    return rle_mask_tail(line + k, n - k)
+
+
 cdef int scan_along(const Grid *g, const Foreground *fg, RunBuf *rb, int layout) noexcept nogil:
-    """Runs of a mask whose numbering follows memory: scan each line for on/off edges, a
-    run left open at the end of a line continuing into the next."""
-    cdef int64_t o, k, n, base, start = 0, nlines
+    """Runs of a mask whose numbering follows memory.  Each line is read 64 pixels at a time
+    into a bit mask; its on/off edges are the set bits of ``mask ^ (mask << 1)``, taken one
+    by one with count-trailing-zeros.  A run open at the end of a line continues into the
+    next."""
+    cdef int64_t o, k, n, p, base, start = 0, nlines
+    cdef uint64_t m, edges, carry = 0
     cdef bint is_open = False
     cdef const uint8_t *line
     cdef uint8_t *scratch = NULL
@@ -835,20 +844,22 @@ cdef int scan_along(const Grid *g, const Foreground *fg, RunBuf *rb, int layout)
         base = o * n
         k = 0
         while k < n:
-            if not is_open:
-                k = rle_find_nonzero(line, k, n)
-                if k == n:
-                    break
-                start = base + k
-                is_open = True
-            else:
-                k = rle_find_zero(line, k, n)
-                if k == n:
-                    break
-                if runbuf_push(rb, start, base + k - start) != OK:
-                    free(scratch)
-                    return E_NOMEM
-                is_open = False
+            m = line_mask(line, k, n)
+            edges = m ^ ((m << 1) | carry)
+            carry = m >> 63 if k + 64 <= n else (m >> (n - k - 1)) & 1
+            if n - k < 64:
+                edges &= (<uint64_t> 1 << (n - k)) - 1
+            while edges:
+                p = base + k + rle_ctz64(edges)
+                if is_open:
+                    if runbuf_push(rb, start, p - start) != OK:
+                        free(scratch)
+                        return E_NOMEM
+                else:
+                    start = p
+                is_open = not is_open
+                edges &= edges - 1
+            k += 64
     free(scratch)
     if is_open:
         return runbuf_push(rb, start, nlines * n - start)
@@ -879,77 +890,94 @@ cdef int scan_flat_chunked(const Grid *g, const Foreground *fg, RunBuf *rb) noex
     return code
 
 
+cdef void transpose64(uint64_t *a) noexcept nogil:
+    """Transpose a 64 x 64 bit matrix in place: afterwards bit k of a[j] is what bit j of
+    a[k] was (the classic log-step swap of ever smaller blocks)."""
+    cdef int j = 32, k
+    cdef uint64_t m = 0x00000000FFFFFFFFULL, t
+    while j:
+        k = 0
+        while k < 64:
+            t = ((a[k] >> j) ^ a[k | j]) & m
+            a[k] ^= t << j
+            a[k | j] ^= t
+            k = ((k | j) + 1) & ~j
+        j >>= 1
+        m ^= m << j
+
+
+cdef enum:
+    # Outer lines handled per tile in scan_across: 8 x 64 = 512 pixels of each memory line,
+    # long enough for the hardware prefetcher to stream, short enough to stay in cache.
+    TILE_WORDS = 32
+
+
 cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
-    """Runs of a mask whose numbering cuts across memory.  Walk memory lines (inner index i),
-    record where each pixel's state differs from the line before (an edge at (o, i)), then
-    bucket the edges by outer line o: consecutive edges of one outer line bound its runs."""
-    cdef int64_t L = g.L, M = g.M, i, o, k, j, start, end, nedges
-    cdef RunBuf edges
-    cdef int64_t *count = NULL
-    cdef int64_t *rows = NULL
-    cdef uint8_t *scratch = NULL
-    cdef uint8_t *spare = NULL
-    cdef uint8_t *tmp
-    cdef const uint8_t *prev = NULL
-    cdef const uint8_t *cur
-    cdef int code = OK
-    edges.data = NULL
-    edges.n = 0
-    edges.cap = 0
-    scratch = <uint8_t *> malloc(<size_t> M + 1)
-    spare = <uint8_t *> malloc(<size_t> M + 1)
-    if scratch == NULL or spare == NULL:
-        code = E_NOMEM
-    i = 0
-    while code == OK and i <= L:
-        if i < L:
-            cur = read_line(g.ptr + i * g.s_in, M, g.s_out, g.itemsize, fg, scratch)
-            k = rle_find_change(prev, cur, 0, M)
-        else:
-            cur = NULL
-            k = rle_find_nonzero(prev, 0, M) if prev != NULL else M
-        while k < M:
-            code = runbuf_push(&edges, k, i)
-            if code != OK:
-                break
-            k = rle_find_change(prev, cur, k + 1, M) if cur != NULL else rle_find_nonzero(prev, k + 1, M)
-        prev = cur
-        if cur == scratch:
-            # Keep the line just read as `prev`; read the next one into the other buffer.
-            tmp = scratch
-            scratch = spare
-            spare = tmp
-        i += 1
-    nedges = edges.n
-    if code == OK:
-        count = <int64_t *> calloc_i64(M + 1)
-        rows = <int64_t *> malloc(<size_t> (nedges + 1) * sizeof(int64_t))
-        if count == NULL or rows == NULL:
-            code = E_NOMEM
-    if code == OK:
-        for k in range(nedges):
-            count[edges.data[2 * k] + 1] += 1
-        for o in range(M):
-            count[o + 1] += count[o]
-        # A stable counting sort: each outer line's edges stay in increasing i.
-        for k in range(nedges):
-            o = edges.data[2 * k]
-            rows[count[o]] = edges.data[2 * k + 1]
-            count[o] += 1
-        j = 0
-        for o in range(M):
-            # After the scatter count[o] is the end of line o's edges.
-            while j < count[o] and code == OK:
-                start = o * L + rows[j]
-                end = o * L + rows[j + 1]
-                code = runbuf_push_merged(rb, start, end - start)
-                j += 2
-    free(count)
-    free(rows)
-    free(scratch)
-    free(spare)
-    runbuf_free(&edges)
-    return code
+    """Runs of a mask whose numbering cuts across memory (column-major runs of a row-major
+    array, say).  Take a tile of 512 outer lines at a time: read that stretch of every
+    memory line into 64-bit masks, transpose each 64 x 64 block of bits so that a word
+    holds 64 consecutive pixels of one outer line, and find the edges there as along
+    memory.  Runs come out in order; the extra memory is one tile of bits (L x 64 bytes)."""
+    cdef int64_t L = g.L, M = g.M, nblocks = (L + 63) // 64
+    cdef int64_t c0, width, nwords, b, t, k, i, j, base, p, start = 0
+    cdef uint64_t w, edges, carry
+    cdef uint64_t *bits = <uint64_t *> malloc(
+        <size_t> nblocks * TILE_WORDS * 64 * sizeof(uint64_t))
+    cdef uint64_t any_on[TILE_WORDS]
+    cdef uint64_t all_on[TILE_WORDS]
+    cdef uint8_t scratch[TILE_WORDS * 64]
+    cdef const uint8_t *line = NULL
+    cdef bint is_open = False
+    if bits == NULL:
+        return E_NOMEM
+    c0 = 0
+    while c0 < M:
+        width = M - c0 if M - c0 < TILE_WORDS * 64 else TILE_WORDS * 64
+        nwords = (width + 63) // 64
+        for b in range(nblocks):
+            for t in range(nwords):
+                any_on[t] = 0
+                all_on[t] = ~(<uint64_t> 0)
+            for k in range(64):
+                i = b * 64 + k
+                if i < L:
+                    line = read_line(g.ptr + i * g.s_in + c0 * g.s_out, width, g.s_out,
+                                     g.itemsize, fg, scratch)
+                for t in range(nwords):
+                    w = line_mask(line, t * 64, width) if i < L else 0
+                    bits[(b * TILE_WORDS + t) * 64 + k] = w
+                    any_on[t] |= w
+                    all_on[t] &= w
+            for t in range(nwords):
+                # Blocks all off or all on read the same either way round.
+                if any_on[t] != 0 and all_on[t] != ~(<uint64_t> 0):
+                    transpose64(bits + (b * TILE_WORDS + t) * 64)
+        for j in range(width):
+            base = (c0 + j) * L
+            carry = 0
+            for b in range(nblocks):
+                w = bits[(b * TILE_WORDS + j // 64) * 64 + j % 64]
+                edges = w ^ ((w << 1) | carry)
+                carry = w >> 63
+                while edges:
+                    p = base + b * 64 + rle_ctz64(edges)
+                    if is_open:
+                        if runbuf_push_merged(rb, start, p - start) != OK:
+                            free(bits)
+                            return E_NOMEM
+                    else:
+                        start = p
+                    is_open = not is_open
+                    edges &= edges - 1
+            if is_open:
+                # The line ends on: close here (the next line may continue it: merged).
+                if runbuf_push_merged(rb, start, base + L - start) != OK:
+                    free(bits)
+                    return E_NOMEM
+                is_open = False
+        c0 += width
+    free(bits)
+    return OK
 
 
 cdef void *calloc_i64(int64_t n) noexcept nogil:

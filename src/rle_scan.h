@@ -1,10 +1,11 @@
 /*
  * Byte-scanning primitives for rlecodec's encoder.
  *
- * Each function looks for the next index k >= i (k < n) where a pixel's state changes and
- * returns n when there is none.  A pixel is "on" when its byte is non-zero.  SSE2 (baseline
- * on every x86-64 CPU, so no runtime detection) tests 16 bytes at a time; elsewhere a
- * portable 64-bit word path tests 8.  Loads go through memcpy: no alignment or aliasing UB.
+ * A pixel is "on" when its byte is non-zero.  The encoder reads lines 64 pixels at a time as
+ * a 64-bit mask (bit k: pixel k is on) and finds edges in it with bit tricks.  SSE2 (baseline
+ * on every x86-64 CPU, so no runtime detection) builds the mask 16 bytes per instruction;
+ * elsewhere a portable 64-bit word path does.  Loads go through memcpy: no alignment or
+ * aliasing UB.
  */
 #ifndef RLE_SCAN_H
 #define RLE_SCAN_H
@@ -56,85 +57,33 @@ RLE_INLINE uint64_t rle_nonzero_bytes(uint64_t w) {
     return (((w & RLE_LO7) + RLE_LO7) | w) & RLE_HI;
 }
 
-/* First k >= i with p[k] != 0, or n. */
-RLE_INLINE ptrdiff_t rle_find_nonzero(const uint8_t *p, ptrdiff_t i, ptrdiff_t n) {
+/* Bit k set iff p[k] != 0, for the 64 bytes at p. */
+RLE_INLINE uint64_t rle_mask64(const uint8_t *p) {
 #ifdef RLE_HAVE_SSE2
     const __m128i zero = _mm_setzero_si128();
-    while (i + 32 <= n) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(p + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(p + i + 16));
-        uint32_t za = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, zero));
-        uint32_t zb = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, zero));
-        uint32_t on = ~(za | (zb << 16));
-        if (on) return i + rle_ctz32(on);
-        i += 32;
+    uint64_t z0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), zero));
+    uint64_t z1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), zero));
+    uint64_t z2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), zero));
+    uint64_t z3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), zero));
+    return ~(z0 | (z1 << 16) | (z2 << 32) | (z3 << 48));
+#else
+    uint64_t m = 0;
+    int k;
+    for (k = 0; k < 8; k++) {
+        /* 0x80 per non-zero byte, gathered into 8 bits by a multiply (no carries overlap). */
+        uint64_t nz = rle_nonzero_bytes(rle_load64(p + 8 * k)) >> 7;
+        m |= ((nz * 0x0102040810204080ULL) >> 56) << (8 * k);
     }
+    return m;
 #endif
-    while (i + 8 <= n) {
-        uint64_t w = rle_load64(p + i);
-        if (w) return i + (rle_ctz64(w) >> 3);
-        i += 8;
-    }
-    while (i < n && p[i] == 0) i++;
-    return i;
 }
 
-/* First k >= i with p[k] == 0, or n. */
-RLE_INLINE ptrdiff_t rle_find_zero(const uint8_t *p, ptrdiff_t i, ptrdiff_t n) {
-#ifdef RLE_HAVE_SSE2
-    const __m128i zero = _mm_setzero_si128();
-    while (i + 32 <= n) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(p + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(p + i + 16));
-        uint32_t za = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, zero));
-        uint32_t zb = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, zero));
-        uint32_t off = za | (zb << 16);
-        if (off) return i + rle_ctz32(off);
-        i += 32;
-    }
-#endif
-    while (i + 8 <= n) {
-        uint64_t off = ~rle_nonzero_bytes(rle_load64(p + i)) & RLE_HI;
-        if (off) return i + (rle_ctz64(off) >> 3);
-        i += 8;
-    }
-    while (i < n && p[i] != 0) i++;
-    return i;
-}
-
-/* First k >= i where a[k] and b[k] differ in being non-zero, or n.  a == NULL reads as zeros. */
-RLE_INLINE ptrdiff_t rle_find_change(const uint8_t *a, const uint8_t *b, ptrdiff_t i, ptrdiff_t n) {
-    if (a == NULL) return rle_find_nonzero(b, i, n);
-#ifdef RLE_HAVE_SSE2
-    const __m128i zero = _mm_setzero_si128();
-    while (i + 32 <= n) {
-        __m128i a0 = _mm_loadu_si128((const __m128i *)(a + i));
-        __m128i a1 = _mm_loadu_si128((const __m128i *)(a + i + 16));
-        __m128i b0 = _mm_loadu_si128((const __m128i *)(b + i));
-        __m128i b1 = _mm_loadu_si128((const __m128i *)(b + i + 16));
-        /* Equal bytes cannot change state: test the cheap XOR first. */
-        __m128i x = _mm_or_si128(_mm_xor_si128(a0, b0), _mm_xor_si128(a1, b1));
-        if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) != 0xFFFF) {
-            uint32_t za = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a0, zero))
-                        | ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a1, zero)) << 16);
-            uint32_t zb = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b0, zero))
-                        | ((uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b1, zero)) << 16);
-            uint32_t d = za ^ zb;
-            if (d) return i + rle_ctz32(d);
-        }
-        i += 32;
-    }
-#endif
-    while (i + 8 <= n) {
-        uint64_t wa = rle_load64(a + i), wb = rle_load64(b + i);
-        if (wa ^ wb) {
-            uint64_t d = rle_nonzero_bytes(wa) ^ rle_nonzero_bytes(wb);
-            if (d) return i + (rle_ctz64(d) >> 3);
-        }
-        i += 8;
-    }
-    while (i < n && ((a[i] != 0) == (b[i] != 0))) i++;
-    return i;
+/* Bit k set iff p[k] != 0, for the n < 64 bytes at p (higher bits clear). */
+RLE_INLINE uint64_t rle_mask_tail(const uint8_t *p, ptrdiff_t n) {
+    uint64_t m = 0;
+    ptrdiff_t k;
+    for (k = 0; k < n; k++) m |= (uint64_t)(p[k] != 0) << k;
+    return m;
 }
 
 #endif /* RLE_SCAN_H */
