@@ -1,0 +1,272 @@
+"""The ``rlecodec`` command: pre-decode a CSV of run-length masks to .npy files, or check it.
+
+    rlecodec decode train.csv --shape 256x1600 --out masks/
+    rlecodec check train.csv --shape 256x1600
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ._decode import decode
+from ._errors import RLEError
+from ._runs import to_runs
+from ._table import Row, TableError, group_by_image, read_columns, read_rows
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
+
+
+class CommandError(Exception):
+    """A mistake in the command line or its inputs: print it and exit 2."""
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        h, w = (int(p) for p in parts)
+        if h <= 0 or w <= 0:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--shape must be HEIGHTxWIDTH with positive integers, like 256x1600; got {text!r}"
+        ) from None
+    return h, w
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(p) for p in text.split("/"))
+        if not 0 <= k < n:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--shard must be K/N with 0 <= K < N, like 0/4; got {text!r}") from None
+    return k, n
+
+
+def in_shard(image: str, shard: tuple[int, int] | None) -> bool:
+    """A stable split of images over N machines (the same on every run and platform)."""
+    return shard is None or zlib.crc32(image.encode("utf-8")) % shard[1] == shard[0]
+
+
+def output_name(image: str) -> str:
+    stem = image
+    if stem.lower().endswith(IMAGE_SUFFIXES):
+        stem = stem.rsplit(".", 1)[0]
+    return stem.replace("/", "_").replace("\\", "_") + ".npy"
+
+
+def class_order(path: str, hint: dict[str, str | None]) -> list[str]:
+    """Every class label in the file, numeric labels in numeric order (a cheap first pass)."""
+    labels = {row.cls for row in read_rows(path, hint) if row.cls not in (None, "")}
+    return sorted(labels, key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
+
+
+def assemble(group: list[Row], shape: tuple[int, int], args: Any,
+             classes: list[str]) -> np.ndarray:
+    """One image's rows as an array in the chosen layout (raises RLEError for a bad row)."""
+    opts = dict(order=args.order, base=args.base, relative=args.relative)
+    h, w = shape
+    dtype = np.dtype(args.dtype)
+    if args.layout in ("union", "channels"):
+        n_channels = max(len(classes), 1) if args.layout == "channels" else 1
+        result = np.zeros((h, w, n_channels), dtype)
+        filled: set[int] = set()
+        for row in group:
+            k = classes.index(row.cls) if (row.cls in classes and n_channels > 1) else 0
+            if k not in filled:  # the first row of a channel is decoded in place
+                decode(row.rle, dtype=dtype, value=args.value, out=result[:, :, k], **opts)
+                filled.add(k)
+            else:  # more rows (instances): their union
+                result[:, :, k][decode(row.rle, shape, dtype=bool, **opts)] = args.value
+        return result[:, :, 0] if args.layout == "union" else result
+    labels = np.zeros((h, w), dtype)
+    for row in group:
+        k = classes.index(row.cls) + 1 if row.cls in classes else 1
+        mask = decode(row.rle, shape, dtype=bool, **opts)
+        if not args.last_wins and np.any(labels[mask]):
+            raise RLEError(f"class {row.cls!r} overlaps another class (use --last-wins)",
+                           reason="overlap")
+        labels[mask] = k
+    return labels
+
+
+def save_atomically(path: str, array: np.ndarray) -> None:
+    """Write to a temporary name in the same folder, then rename: never a truncated file."""
+    tmp = f"{path}.tmp-{os.getpid()}-{id(array)}"
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
+    if quiet or not sys.stderr.isatty():
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, unit=unit, file=sys.stderr)
+
+
+def run_decode(args: Any) -> int:
+    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
+    columns = read_columns(args.csv, hint)
+    rows = read_rows(args.csv, hint)
+    classes = class_order(args.csv, hint) if (columns.cls or columns.packed) else []
+    os.makedirs(args.out, exist_ok=True)
+    written = skipped = 0
+    bad: list[str] = []
+
+    def work(group: list[Row]) -> str:
+        path = os.path.join(args.out, output_name(group[0].image))
+        if not args.overwrite and os.path.exists(path):
+            return "skipped"
+        try:
+            array = assemble(group, args.shape, args, classes)
+        except RLEError as err:
+            row = next((r for r in group if _row_fails(r, args)), group[0])
+            raise RowError(f"{args.csv}:{row.line}: image {row.image!r}"
+                           f"{'' if row.cls is None else f' class {row.cls!r}'}: {err}") from None
+        save_atomically(path, array)
+        return "written"
+
+    groups = (g for g in group_by_image(rows, args.csv) if in_shard(g[0].image, args.shard))
+    with ThreadPoolExecutor(args.workers) as pool:
+        pending = []
+        for group in progress(groups, args.quiet, "image"):
+            pending.append(pool.submit(work, group))
+            if len(pending) >= 4 * args.workers:
+                written, skipped = _collect(pending[0], written, skipped, bad, args)
+                pending.pop(0)
+        for future in pending:
+            written, skipped = _collect(future, written, skipped, bad, args)
+    if not args.quiet:
+        print(f"{written} written, {skipped} already there, {len(bad)} bad, in {args.out}",
+              file=sys.stderr)
+    for message in bad:
+        print(f"bad: {message}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+class RowError(Exception):
+    pass
+
+
+def _row_fails(row: Row, args: Any) -> bool:
+    try:
+        decode(row.rle, args.shape, order=args.order, base=args.base, relative=args.relative)
+    except RLEError:
+        return True
+    return False
+
+
+def _collect(future: Any, written: int, skipped: int, bad: list[str], args: Any) -> tuple[int, int]:
+    try:
+        status = future.result()
+    except RowError as err:
+        if not args.skip_bad:
+            raise CommandError(f"{err}\n(nothing was written for that image; --skip-bad "
+                               "goes on with the others)") from None
+        bad.append(str(err))
+        return written, skipped
+    return written + (status == "written"), skipped + (status == "skipped")
+
+
+def run_check(args: Any) -> int:
+    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
+    rows = read_rows(args.csv, hint)
+    n_rows = n_empty = n_runs = area = n_bad = 0
+    images: set[str] = set()
+    h, w = args.shape
+    for row in rows:
+        n_rows += 1
+        images.add(row.image)
+        try:
+            runs = to_runs(row.rle, base=args.base, relative=args.relative)
+            decode(row.rle, (h, w), order=args.order, base=args.base, relative=args.relative,
+                   dtype=bool)
+        except RLEError as err:
+            n_bad += 1
+            print(f"{args.csv}:{row.line}: image {row.image!r}: {err}")
+            continue
+        n_empty += len(runs) == 0
+        n_runs += len(runs)
+        area += int(runs[:, 1].sum())
+    print(f"{n_rows} rows, {len(images)} images, {n_empty} empty, {n_runs} runs, "
+          f"{area} pixels on, {n_bad} bad")
+    return 1 if n_bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlecodec", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("csv", help="CSV file of run-length masks")
+        p.add_argument("--shape", type=parse_shape, required=True, help="HEIGHTxWIDTH")
+        p.add_argument("--order", choices=["F", "C"], default="F",
+                       help="pixel numbering: F column-major (Kaggle), C row-major")
+        p.add_argument("--base", type=int, choices=[0, 1], default=1)
+        p.add_argument("--relative", action="store_true", help="SIIM-style relative starts")
+        p.add_argument("--id-col")
+        p.add_argument("--class-col")
+        p.add_argument("--rle-col")
+
+    dec = sub.add_parser("decode", help="write one .npy per image")
+    common(dec)
+    dec.add_argument("--out", required=True, help="output folder")
+    dec.add_argument("--layout", choices=["channels", "labels", "union"], default=None,
+                     help="(H, W, C) stack, (H, W) class labels, or (H, W) union "
+                          "(default: channels when there is a class column, else union)")
+    dec.add_argument("--dtype", default="uint8")
+    dec.add_argument("--value", type=float, default=1)
+    dec.add_argument("--last-wins", action="store_true",
+                     help="labels layout: a later class overwrites an earlier one")
+    dec.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    dec.add_argument("--shard", type=parse_shard, help="K/N: only images with hash %% N == K")
+    dec.add_argument("--overwrite", action="store_true", help="redo files already written")
+    dec.add_argument("--skip-bad", action="store_true",
+                     help="skip images with a bad row and list them at the end")
+    dec.add_argument("--quiet", action="store_true")
+    chk = sub.add_parser("check", help="validate every row and print a summary")
+    common(chk)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "decode":
+            if args.workers < 1:
+                raise CommandError("--workers must be at least 1")
+            if args.value == int(args.value):
+                args.value = int(args.value)
+            if args.layout is None:
+                args.layout = "channels" if (args.class_col or _has_classes(args)) else "union"
+            return run_decode(args)
+        return run_check(args)
+    except (CommandError, TableError) as err:
+        print(f"rlecodec: {err}", file=sys.stderr)
+        return 2
+
+
+def _has_classes(args: Any) -> bool:
+    columns = read_columns(args.csv, dict(id_col=args.id_col, class_col=args.class_col,
+                                          rle_col=args.rle_col))
+    return bool(columns.cls or columns.packed)

@@ -1,0 +1,164 @@
+"""The rlecodec command, run as a user would: a subprocess on real temporary files."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from reference import ref_decode, ref_encode
+
+SHAPE = (20, 30)
+
+
+def run(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "rlecodec", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def masks(seed, n):
+    rng = np.random.default_rng(seed)
+    return [(rng.random(SHAPE) < 0.2).astype(np.uint8) for _ in range(n)]
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def severstal(tmp_path):
+    """Images with up to 3 classes in the ImageId,ClassId,EncodedPixels layout."""
+    ms = masks(1, 12)
+    rows, truth = [], {}
+    for k in range(4):
+        image = f"img{k}.jpg"
+        truth[image] = {}
+        for cls in (1, 3, 4)[: k % 3 + 1]:
+            m = ms[3 * k + cls % 3]
+            rows.append([image, cls, ref_encode(m)])
+            truth[image][cls] = m
+    return write_csv(tmp_path / "train.csv", ["ImageId", "ClassId", "EncodedPixels"], rows), truth
+
+
+def test_decode_channels(severstal, tmp_path):
+    path, truth = severstal
+    out = tmp_path / "masks"
+    run("decode", path, "--shape", "20x30", "--out", out, "--quiet")
+    for image, classes in truth.items():
+        arr = np.load(out / (image[:-4] + ".npy"))
+        assert arr.shape == (20, 30, 3) and arr.dtype == np.uint8
+        for cls, m in classes.items():
+            np.testing.assert_array_equal(arr[:, :, (1, 3, 4).index(cls)], m)
+
+
+def test_decode_labels_and_union(severstal, tmp_path):
+    path, truth = severstal
+    run("decode", path, "--shape", "20x30", "--out", tmp_path / "u", "--layout", "union",
+        "--dtype", "bool", "--quiet")
+    for image, classes in truth.items():
+        union = np.load(tmp_path / "u" / (image[:-4] + ".npy"))
+        np.testing.assert_array_equal(union, np.any(list(classes.values()), axis=0))
+    proc = run("decode", path, "--shape", "20x30", "--out", tmp_path / "l", "--layout",
+               "labels", "--quiet", check=False)
+    assert proc.returncode == 2 and "overlaps" in proc.stderr  # random masks overlap
+    run("decode", path, "--shape", "20x30", "--out", tmp_path / "l", "--layout", "labels",
+        "--last-wins", "--quiet")
+    labels = np.load(tmp_path / "l" / "img2.npy")
+    expected = np.zeros(SHAPE, np.uint8)
+    for k, cls in enumerate((1, 3, 4)):
+        if cls in truth["img2.jpg"]:
+            expected[truth["img2.jpg"][cls] != 0] = k + 1
+    np.testing.assert_array_equal(labels, expected)
+
+
+@pytest.mark.parametrize("header,make_row,opts", [
+    (["ImageId_ClassId", "EncodedPixels"], lambda i, t: [f"{i}.jpg_1", t], []),
+    (["Image_Label", "EncodedPixels"], lambda i, t: [f"{i}.jpg_Fish", t], []),
+    (["ImageId", "EncodedPixels"], lambda i, t: [f"{i}.jpg", t], []),
+    (["id", "rle_mask"], lambda i, t: [i, t], []),
+    (["id", "class", "segmentation"], lambda i, t: [i, "large_bowel", t], ["--order", "C"]),
+    ([" id", " annotation"], lambda i, t: [i, t], []),  # spaces in the header
+    (["name", "pixels"], lambda i, t: [i, t], ["--id-col", "name", "--rle-col", "pixels"]),
+])
+def test_column_layouts(tmp_path, header, make_row, opts):
+    ms = masks(2, 3)
+    order = "C" if "C" in opts else "F"
+    rows = [make_row(f"a{k}", ref_encode(m, order)) for k, m in enumerate(ms)]
+    path = write_csv(tmp_path / "x.csv", header, rows)
+    run("decode", path, "--shape", "20x30", "--out", tmp_path / "o", "--quiet", *opts)
+    for k, m in enumerate(ms):
+        arr = np.load(tmp_path / "o" / f"a{k}.npy")
+        np.testing.assert_array_equal(arr.reshape(SHAPE), m)
+
+
+def test_bad_row_stops_that_image_and_skip_bad_goes_on(tmp_path):
+    ms = masks(3, 3)
+    rows = [["a.jpg", ref_encode(ms[0])], ["b.jpg", "1 2 x 4"], ["c.jpg", ref_encode(ms[2])]]
+    path = write_csv(tmp_path / "bad.csv", ["ImageId", "EncodedPixels"], rows)
+    proc = run("decode", path, "--shape", "20x30", "--out", tmp_path / "o", "--workers", "1",
+               "--quiet", check=False)
+    assert proc.returncode == 2
+    assert "bad.csv:3" in proc.stderr and "'x'" in proc.stderr
+    assert not (tmp_path / "o" / "b.npy").exists()
+    proc = run("decode", path, "--shape", "20x30", "--out", tmp_path / "s", "--skip-bad",
+               "--quiet", check=False)
+    assert proc.returncode == 1 and "bad.csv:3" in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["a.npy", "c.npy"]
+    proc = run("check", path, "--shape", "20x30", check=False)
+    assert proc.returncode == 1 and "bad.csv:3" in proc.stdout and "3 rows" in proc.stdout
+
+
+def test_rerun_skips_done_files_and_overwrite_redoes_them(severstal, tmp_path):
+    path, _ = severstal
+    out = tmp_path / "o"
+    run("decode", path, "--shape", "20x30", "--out", out, "--quiet")
+    target = out / "img0.npy"
+    np.save(target, np.zeros(1))
+    proc = run("decode", path, "--shape", "20x30", "--out", out)
+    assert "0 written, 4 already there" in proc.stderr
+    assert np.load(target).shape == (1,)
+    run("decode", path, "--shape", "20x30", "--out", out, "--overwrite", "--quiet")
+    assert np.load(target).shape == (20, 30, 3)
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+def test_shards_cover_every_image_once(tmp_path):
+    ms = masks(4, 30)
+    rows = [[f"im{k}", ref_encode(m)] for k, m in enumerate(ms)]
+    path = write_csv(tmp_path / "many.csv", ["ImageId", "EncodedPixels"], rows)
+    seen = []
+    for k in range(3):
+        out = tmp_path / f"shard{k}"
+        run("decode", path, "--shape", "20x30", "--out", out, "--shard", f"{k}/3", "--quiet")
+        seen += [p.name for p in out.iterdir()]
+    assert sorted(seen) == sorted(f"im{k}.npy" for k in range(30))
+
+
+def test_check_summary(severstal):
+    path, truth = severstal
+    proc = run("check", path, "--shape", "20x30")
+    rows = sum(len(c) for c in truth.values())
+    area = sum(int(m.sum()) for c in truth.values() for m in c.values())
+    assert f"{rows} rows, 4 images" in proc.stdout and f"{area} pixels on, 0 bad" in proc.stdout
+    assert ref_decode(ref_encode(truth["img0.jpg"][1]), SHAPE).sum() > 0
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["decode", "missing.csv", "--shape", "2x2", "--out", "o"], "cannot open"),
+    (["decode", "{csv}", "--shape", "2x", "--out", "o"], "HEIGHTxWIDTH"),
+    (["decode", "{csv}", "--shape", "2x2", "--out", "o", "--rle-col", "nope"], "no rle column"),
+    (["decode", "{csv}", "--shape", "2x2", "--out", "o", "--shard", "3/3"], "--shard"),
+])
+def test_clear_errors(tmp_path, args, fragment):
+    path = write_csv(tmp_path / "t.csv", ["ImageId", "EncodedPixels"], [["a", "1 1"]])
+    args = [a.replace("{csv}", str(path)) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "rlecodec", *args], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and fragment in proc.stderr
