@@ -159,34 +159,62 @@ cdef void builder_init(Builder *b, RunBuf *runs, int64_t base, int64_t total, bi
     runs.n = 0
 
 
-cdef inline int builder_add(Builder *b, int64_t s, int64_t n) noexcept nogil:
-    """Check one ``start length`` pair (both already known non-negative) and store it."""
-    cdef int64_t start
-    if b.seen == 0 or not b.relative:
-        if s < b.base:
-            return E_BELOW_BASE
-        start = s - b.base
-    else:
-        if s > b.total - b.prev_end:
-            return E_PAST_END
-        start = b.prev_end + s
-    if start >= b.total or n > b.total - start:
-        # Even an empty run must start on a pixel that exists.
-        return E_PAST_END
-    if n == 0 and b.strict:
-        return E_ZERO_LENGTH
-    if b.seen > 0 and start < b.prev_end:
-        if b.strict:
-            return E_UNSORTED if start < b.prev_start else E_OVERLAP
-        b.ordered = False
-    b.seen += 1
-    b.prev_start = start
-    b.prev_end = start + n
-    if b.faithful:
-        return runbuf_push(b.runs, start, n)
-    if n == 0:
-        return OK
-    return runbuf_push_merged(b.runs, start, n)
+cdef int convert_pairs(Builder *b, const int64_t *src, int64_t *dst, Py_ssize_t npairs,
+                       Py_ssize_t *bad) noexcept nogil:
+    """Check raw ``start length`` pairs (already known non-negative) and store them in
+    ``dst`` as runs (0-based start, length), merged unless faithful.  ``dst`` may be
+    ``src``: runs are never more than pairs.  On error ``bad`` is the failing pair.
+
+    The state lives in locals so the compiler keeps it in registers while storing runs."""
+    cdef int64_t base = b.base, total = b.total, s, n, start
+    cdef int64_t prev_start = b.prev_start, prev_end = b.prev_end, seen = b.seen
+    cdef bint relative = b.relative, strict = b.strict, faithful = b.faithful
+    cdef bint ordered = b.ordered
+    cdef Py_ssize_t r = 0, w = b.runs.n
+    cdef int code = OK
+    for r in range(npairs):
+        s = src[2 * r]
+        n = src[2 * r + 1]
+        if seen == 0 or not relative:
+            if s < base:
+                code = E_BELOW_BASE
+                break
+            start = s - base
+        else:
+            if s > total - prev_end:
+                code = E_PAST_END
+                break
+            start = prev_end + s
+        if start >= total or n > total - start:
+            # Even an empty run must start on a pixel that exists.
+            code = E_PAST_END
+            break
+        if n == 0 and strict:
+            code = E_ZERO_LENGTH
+            break
+        if seen > 0 and start < prev_end:
+            if strict:
+                code = E_UNSORTED if start < prev_start else E_OVERLAP
+                break
+            ordered = False
+        seen += 1
+        prev_start = start
+        prev_end = start + n
+        if faithful:
+            dst[2 * w] = start
+            dst[2 * w + 1] = n
+            w += 1
+        elif n > 0:
+            if w > 0 and dst[2 * w - 2] + dst[2 * w - 1] == start:
+                dst[2 * w - 1] += n
+            else:
+                dst[2 * w] = start
+                dst[2 * w + 1] = n
+                w += 1
+    bad[0] = r if code != OK else npairs
+    b.runs.n = w
+    b.seen, b.prev_start, b.prev_end, b.ordered = seen, prev_start, prev_end, ordered
+    return code
 
 
 cdef inline bint is_space(uint8_t c) noexcept nogil:
@@ -249,25 +277,21 @@ cdef inline uint64_t swar_eight_digits(uint64_t x) noexcept nogil:
             + (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32
 
 
-cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) noexcept nogil:
-    """Tokenise ASCII text into ``start length`` pairs and feed them to the builder.
+cdef Py_ssize_t tokenize(const uint8_t *s, Py_ssize_t n, int64_t *out,
+                         ErrInfo *err) noexcept nogil:
+    """Read the numbers of ASCII text into ``out`` (room for n // 2 + 1) and return how
+    many; on a malformed token stop there and fill ``err``.
 
     Tokens of up to 7 digits followed by whitespace (nearly all of them) are read 8 bytes
-    at a time; anything else goes through :func:`read_token`.
-    """
-    cdef Py_ssize_t pos = 0, t0, run_off = 0, ndig, stop
-    cdef int64_t tok = 0, start_val = 0
+    at a time; anything else goes through :func:`read_token`."""
+    cdef Py_ssize_t pos = 0, k = 0, ndig, stop
     cdef uint64_t v = 0, x, flags
     cdef int code
-    if is_empty_marker(s, n):
-        return OK
     while True:
         while pos < n and is_space(s[pos]):
             pos += 1
         if pos >= n:
-            break
-        t0 = pos
-        code = E_NOT_NUMBER
+            return k
         if pos + 8 <= n:
             x = rle_load64(s + pos) ^ 0x3030303030303030ULL
             # High bit of each byte that is not a digit (a carry only leaks upward from a
@@ -276,54 +300,74 @@ cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) no
             if flags != 0:
                 ndig = rle_ctz64(flags) >> 3
                 if ndig > 0 and is_space(s[pos + ndig]):
-                    v = swar_eight_digits(x << (64 - 8 * ndig))
+                    out[k] = <int64_t> swar_eight_digits(x << (64 - 8 * ndig))
+                    k += 1
                     pos += ndig + 1  # and the separator
-                    code = OK
+                    continue
+        code = read_token(s, pos, n, &v, &stop)
         if code != OK:
-            code = read_token(s, t0, n, &v, &stop)
-            if code != OK:
-                err.code = code
-                err.token = tok
-                err.offset = t0
-                err.length = stop - t0
-                return code
-            pos = stop
-        if tok & 1 == 0:
-            start_val = <int64_t> v
-            run_off = t0
-        else:
-            code = builder_add(b, start_val, <int64_t> v)
-            if code != OK:
-                err.code = code
-                err.token = tok - 1
-                err.offset = run_off
-                err.length = token_end(s, t0, n) - run_off
-                return code
-        tok += 1
-    if tok & 1:
+            err.code = code
+            err.token = k
+            err.offset = pos
+            err.length = stop - pos
+            return k
+        out[k] = <int64_t> v
+        k += 1
+        pos = stop
+
+
+cdef Py_ssize_t token_start(const uint8_t *s, Py_ssize_t n, int64_t tok) noexcept nogil:
+    """Byte offset of token ``tok`` (counting from 0); only used to report errors."""
+    cdef Py_ssize_t pos = 0
+    cdef int64_t k = 0
+    while pos < n:
+        while pos < n and is_space(s[pos]):
+            pos += 1
+        if k == tok:
+            return pos
+        pos = token_end(s, pos, n)
+        k += 1
+    return n
+
+
+cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) noexcept nogil:
+    """Tokenise ASCII text into ``start length`` pairs and check them into runs.  Errors
+    are reported in reading order: a bad run before a bad token wins."""
+    cdef Py_ssize_t ntok, bad
+    cdef int code
+    if is_empty_marker(s, n):
+        return OK
+    ntok = tokenize(s, n, b.runs.data, err)
+    code = convert_pairs(b, b.runs.data, b.runs.data, ntok // 2, &bad)
+    if code != OK:
+        err.code = code
+        err.token = 2 * bad
+        err.offset = token_start(s, n, 2 * bad)
+        err.length = token_end(s, token_start(s, n, 2 * bad + 1), n) - err.offset
+        return code
+    if err.code != OK:
+        return err.code
+    if ntok & 1:
         err.code = E_ODD
-        err.token = tok - 1
-        err.offset = run_off
-        err.length = token_end(s, run_off, n) - run_off
-        return E_ODD
-    return OK
+        err.token = ntok - 1
+        err.offset = token_start(s, n, ntok - 1)
+        err.length = token_end(s, err.offset, n) - err.offset
+    return err.code
 
 
 cdef int parse_tokens(const int64_t *t, Py_ssize_t ntok, Builder *b, ErrInfo *err) noexcept nogil:
-    """Feed integer tokens (flat ``start, length, ...``) to the builder."""
-    cdef Py_ssize_t k
-    cdef int code = OK
-    for k in range(ntok):
-        if t[k] < 0:
-            code = E_NEGATIVE
-            err.token = k
-            break
-        if k & 1:
-            code = builder_add(b, t[k - 1], t[k])
-            if code != OK:
-                err.token = k - 1
-                break
-    if code == OK and ntok & 1:
+    """Check integer tokens (flat ``start, length, ...``) into runs."""
+    cdef Py_ssize_t k = 0, bad
+    cdef int code
+    while k < ntok and t[k] >= 0:
+        k += 1
+    code = convert_pairs(b, t, b.runs.data, k // 2, &bad)
+    if code != OK:
+        err.token = 2 * bad
+    elif k < ntok:
+        code = E_NEGATIVE
+        err.token = k
+    elif ntok & 1:
         code = E_ODD
         err.token = ntok - 1
     err.code = code
@@ -405,7 +449,7 @@ cdef int source_parse(const Source *src, Builder *b, ErrInfo *err) noexcept nogi
     # Reserve the most runs the input can hold ("1 1 " is 4 bytes): the buffer never grows
     # while parsing, and pages the runs do not reach are never touched.
     if src.kind == SRC_TEXT:
-        err.code = runbuf_reserve(b.runs, src.n // 4 + 1)
+        err.code = runbuf_reserve(b.runs, src.n // 4 + 2)
         return err.code or parse_text(src.text, src.n, b, err)
     if src.kind == SRC_TOKENS:
         err.code = runbuf_reserve(b.runs, src.n // 2 + 1)
@@ -643,10 +687,11 @@ cdef int sweep_runs(const RunBuf *rb, const Grid *g, uint64_t pattern,
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                       bint zeros) noexcept nogil:
     """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
-    go straight out.  Otherwise they are sorted by memory line, and each line is written
-    once, front to back, zeros and runs alike: one sequential pass over the output."""
+    go straight out.  Otherwise they are sorted by memory line and each line is written
+    front to back, gaps and segments alike (or, when its segments are short, zeroed whole
+    and then given them while in cache): one sequential pass over the output."""
     cdef RunBuf segs
-    cdef int64_t nsegs, k, i, done, pos = 0
+    cdef int64_t nsegs, k, i, j, covered, done, pos = 0
     cdef int64_t *start = NULL
     cdef int64_t *order = NULL
     cdef int code
@@ -673,14 +718,25 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
             order[start[i]] = k
             start[i] += 1
         for i in range(g.L):
-            done = 0
+            covered = 0
+            for j in range(pos, start[i]):
+                covered += segs.data[4 * order[j] + 2] - segs.data[4 * order[j] + 1]
+            if covered * 4 < g.M:
+                # Mostly background: zero the line in one call, then set its few short
+                # segments while it is in cache (fewer calls than alternating).
+                fill_across(g, i, 0, g.M, 0)
+                done = g.M
+            else:
+                done = 0
             while pos < start[i]:
                 k = order[pos]
-                fill_across(g, i, done, segs.data[4 * k + 1], 0)
+                if done < g.M:
+                    fill_across(g, i, done, segs.data[4 * k + 1], 0)
+                    done = segs.data[4 * k + 2]
                 fill_across(g, i, segs.data[4 * k + 1], segs.data[4 * k + 2], pattern)
-                done = segs.data[4 * k + 2]
                 pos += 1
-            fill_across(g, i, done, g.M, 0)
+            if done < g.M:
+                fill_across(g, i, done, g.M, 0)
     free(start)
     free(order)
     runbuf_free(&segs)
@@ -907,9 +963,9 @@ cdef void transpose64(uint64_t *a) noexcept nogil:
 
 
 cdef enum:
-    # Outer lines handled per tile in scan_across: 8 x 64 = 512 pixels of each memory line,
+    # Outer lines handled per tile in scan_across: 64 x 64 = 4096 pixels of each memory line,
     # long enough for the hardware prefetcher to stream, short enough to stay in cache.
-    TILE_WORDS = 32
+    TILE_WORDS = 64
 
 
 cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
@@ -945,18 +1001,20 @@ cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept n
                                      g.itemsize, fg, scratch)
                 for t in range(nwords):
                     w = line_mask(line, t * 64, width) if i < L else 0
-                    bits[(b * TILE_WORDS + t) * 64 + k] = w
+                    bits[(t * nblocks + b) * 64 + k] = w
                     any_on[t] |= w
                     all_on[t] &= w
             for t in range(nwords):
                 # Blocks all off or all on read the same either way round.
                 if any_on[t] != 0 and all_on[t] != ~(<uint64_t> 0):
-                    transpose64(bits + (b * TILE_WORDS + t) * 64)
+                    transpose64(bits + (t * nblocks + b) * 64)
         for j in range(width):
             base = (c0 + j) * L
             carry = 0
             for b in range(nblocks):
-                w = bits[(b * TILE_WORDS + j // 64) * 64 + j % 64]
+                # One word-column's blocks are contiguous: scanning its 64 lines stays
+                # in cache.
+                w = bits[((j >> 6) * nblocks + b) * 64 + (j & 63)]
                 edges = w ^ ((w << 1) | carry)
                 carry = w >> 63
                 while edges:
@@ -987,11 +1045,87 @@ cdef void *calloc_i64(int64_t n) noexcept nogil:
     return p
 
 
+cdef void memory_order(const Grid *g, Grid *t) noexcept nogil:
+    """``t``: the same pixels numbered in memory order (lines along the fast axis)."""
+    t[0] = g[0]
+    t.L, t.M, t.s_in, t.s_out = g.M, g.L, g.s_out, g.s_in
+
+
+cdef bint mostly_short_runs(const Grid *g, const Foreground *fg) noexcept nogil:
+    """Sample up to 64 memory lines from the middle: are runs there short (noise-like)?"""
+    cdef Grid t, band
+    cdef RunBuf sample
+    cdef int64_t lines = g.L if g.L < 64 else 64
+    cdef bint short = False
+    memory_order(g, &t)
+    band = t
+    band.ptr = t.ptr + ((g.L - lines) // 2) * t.s_out
+    band.M = lines
+    sample.data = NULL
+    sample.n = 0
+    sample.cap = 0
+    if scan_along(&band, fg, &sample, grid_layout(&band)) == OK:
+        short = sample.n * SCATTER_MEAN_RUN > lines * g.M
+    runbuf_free(&sample)
+    return short
+
+
+cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
+    """Runs of a mask whose numbering cuts across memory, for masks of long runs: scan it
+    in memory order (streaming), then transpose those runs in run space (work ~ runs +
+    boundary length) and put the perpendicular segments in order with a counting sort."""
+    cdef Grid t
+    cdef RunBuf along, segs
+    cdef int64_t *start = NULL
+    cdef int64_t *order = NULL
+    cdef int64_t nsegs, k, o
+    cdef int code
+    memory_order(g, &t)
+    along.data = segs.data = NULL
+    along.n = segs.n = 0
+    along.cap = segs.cap = 0
+    code = scan_along(&t, fg, &along, grid_layout(&t))
+    if code == OK:
+        # The sweep reads runs numbered with inner extent t.L (pixels per memory line).
+        t.L, t.M = g.M, g.L
+        code = sweep_runs(&along, &t, 0, &segs)
+    nsegs = segs.n // 2
+    if code == OK:
+        start = <int64_t *> calloc_i64(g.M + 1)
+        order = <int64_t *> malloc(<size_t> (nsegs + 1) * sizeof(int64_t))
+        if start == NULL or order == NULL:
+            code = E_NOMEM
+    if code == OK:
+        # Segments are (outer line o, first inner i), (end inner, 0); within one o they were
+        # closed in increasing i, so a stable counting sort by o puts runs in order.
+        for k in range(nsegs):
+            start[segs.data[4 * k] + 1] += 1
+        for o in range(g.M):
+            start[o + 1] += start[o]
+        for k in range(nsegs):
+            o = segs.data[4 * k]
+            order[start[o]] = k
+            start[o] += 1
+        for k in range(nsegs):
+            o = segs.data[4 * order[k]]
+            code = runbuf_push_merged(rb, o * g.L + segs.data[4 * order[k] + 1],
+                                      segs.data[4 * order[k] + 2] - segs.data[4 * order[k] + 1])
+            if code != OK:
+                break
+    free(start)
+    free(order)
+    runbuf_free(&along)
+    runbuf_free(&segs)
+    return code
+
+
 cdef int scan_runs(Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
     cdef int layout = grid_layout(g)
     rb.n = 0
     if layout == LAYOUT_ACROSS:
-        return scan_across(g, fg, rb)
+        if mostly_short_runs(g, fg):
+            return scan_across(g, fg, rb)
+        return scan_transposing_runs(g, fg, rb)
     return scan_along(g, fg, rb, layout)
 
 
