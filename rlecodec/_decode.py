@@ -125,30 +125,8 @@ def decode(
            [1, 0, 1, 0],
            [0, 0, 0, 0]], dtype=uint8)
     """
-    order_f = check_order(order)
-    base = check_base(base)
-    if out is not None:
-        out = _writable_out(out, 2)
-        dt = check_output_dtype(out.dtype)
-    else:
-        dt = check_output_dtype(dtype)
-    h, w = _shape_of(shape, out)
-    pattern = fill_pattern(dt, value)
-    source = as_source(rle)
-    if out is None:
-        result, zeroed = _fresh_output((h, w), dt)
-        batch = _codec.DecodeBatch([source], result, h, w, order_f, base, bool(relative),
-                                   bool(strict), pattern, zeroed)
-        batch.run(0, 1)
-        _raise_first_error(batch, [source], base, (h, w), False)
-        return result
-    batch = _codec.DecodeBatch([source], out, h, w, order_f, base, bool(relative),
-                               bool(strict), pattern, False)
-    batch.parse(0, 1)  # validate everything before the first write to `out`
-    _raise_first_error(batch, [source], base, (h, w), False)
-    batch.write(0, 1)
-    _raise_first_error(batch, [source], base, (h, w), False)
-    return out
+    return _decode_into([as_source(rle)], shape, out, order, base, relative, dtype, value,
+                        strict, threads=1, batch=False)
 
 
 def decode_many(
@@ -177,11 +155,8 @@ def decode_many(
     >>> rlecodec.decode_many(["1 2", None, "3 2"], (2, 2)).sum(axis=(1, 2)).tolist()
     [2, 0, 2]
     """
-    order_f = check_order(order)
-    base = check_base(base)
-    items = list(rles)
     sources = []
-    for i, rle in enumerate(items):
+    for i, rle in enumerate(rles):
         try:
             sources.append(as_source(rle))
         except RLEError as err:
@@ -189,25 +164,37 @@ def decode_many(
                            reason=err.reason) from None
         except (TypeError, ValueError) as err:
             raise type(err)(f"item {i}: {err}") from None
+    return _decode_into(sources, shape, out, order, base, relative, dtype, value, strict,
+                        threads=resolve_threads(threads, len(sources)), batch=True)
+
+
+def _decode_into(sources: list[Any], shape: Any, out: np.ndarray | None, order: str,
+                 base: int, relative: bool, dtype: npt.DTypeLike, value: Any, strict: bool,
+                 threads: int, batch: bool) -> np.ndarray:
+    """The one decoding path: one source into (H, W), or a batch into (N, H, W)."""
+    order_f = check_order(order)
+    base = check_base(base)
+    ndim = 3 if batch else 2
     if out is not None:
-        out = _writable_out(out, 3)
-        if out.shape[0] != len(sources):
+        out = _writable_out(out, ndim)
+        if batch and out.shape[0] != len(sources):
             raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
         dt = check_output_dtype(out.dtype)
     else:
         dt = check_output_dtype(dtype)
     h, w = _shape_of(shape, out)
     pattern = fill_pattern(dt, value)
-    n_threads = resolve_threads(threads, len(sources))
-    target, zeroed = _fresh_output((len(sources), h, w), dt) if out is None else (out, False)
-    batch = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
-                               bool(strict), pattern, zeroed)
     if out is None:
-        run_ranges(batch.run, len(sources), n_threads)
-        _raise_first_error(batch, sources, base, (h, w), True)
-        return target
-    run_ranges(batch.parse, len(sources), n_threads)
-    _raise_first_error(batch, sources, base, (h, w), True)
-    run_ranges(batch.write, len(sources), n_threads)
-    _raise_first_error(batch, sources, base, (h, w), True)
-    return out
+        target, zeroed = _fresh_output((len(sources), h, w) if batch else (h, w), dt)
+    else:
+        target, zeroed = out, False
+    kernel = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
+                                bool(strict), pattern, zeroed)
+    if out is None:  # a fresh array: parse and write item by item
+        run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources), threads)
+    else:  # validate everything before the first write to `out`
+        run_ranges(lambda i0, i1: kernel.process(i0, i1, True, False), len(sources), threads)
+        _raise_first_error(kernel, sources, base, (h, w), batch)
+        run_ranges(lambda i0, i1: kernel.process(i0, i1, False, True), len(sources), threads)
+    _raise_first_error(kernel, sources, base, (h, w), batch)
+    return target

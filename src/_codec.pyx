@@ -684,43 +684,70 @@ cdef int sweep_runs(const RunBuf *rb, const Grid *g, uint64_t pattern,
     return code
 
 
+ctypedef struct SortedSegments:
+    # Segments from sweep_runs, as the pairs (line, first), (end, 0), put in order of line.
+    RunBuf segs
+    int64_t *order      # segment indices, line by line
+    int64_t *ends       # ends[line]: one past that line's last entry in `order`
+    int64_t n
+
+
+cdef int transpose_sorted(const RunBuf *rb, const Grid *g, int64_t nlines,
+                          SortedSegments *out) noexcept nogil:
+    """Transpose sorted runs in run space (sweep_runs) and sort the perpendicular segments
+    by the line they lie on, stably: a line's segments were closed in increasing order, so
+    they stay so (a counting sort, no comparisons)."""
+    cdef int64_t k, line
+    cdef int code
+    out.segs.data = NULL
+    out.segs.n = 0
+    out.segs.cap = 0
+    out.order = NULL
+    out.ends = NULL
+    code = sweep_runs(rb, g, 0, &out.segs)
+    out.n = out.segs.n // 2
+    if code != OK:
+        return code
+    out.ends = <int64_t *> calloc_i64(nlines + 1)
+    out.order = <int64_t *> malloc(<size_t> (out.n + 1) * sizeof(int64_t))
+    if out.ends == NULL or out.order == NULL:
+        return E_NOMEM
+    for k in range(out.n):
+        out.ends[out.segs.data[4 * k] + 1] += 1
+    for line in range(nlines):
+        out.ends[line + 1] += out.ends[line]
+    for k in range(out.n):
+        line = out.segs.data[4 * k]
+        out.order[out.ends[line]] = k
+        out.ends[line] += 1
+    return OK
+
+
+cdef void sorted_segments_free(SortedSegments *s) noexcept nogil:
+    free(s.order)
+    free(s.ends)
+    runbuf_free(&s.segs)
+
+
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                       bint zeros) noexcept nogil:
     """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
     go straight out.  Otherwise they are sorted by memory line and each line is written
     front to back, gaps and segments alike (or, when its segments are short, zeroed whole
     and then given them while in cache): one sequential pass over the output."""
-    cdef RunBuf segs
-    cdef int64_t nsegs, k, i, j, covered, done, pos = 0
-    cdef int64_t *start = NULL
-    cdef int64_t *order = NULL
+    cdef SortedSegments st
+    cdef int64_t k, i, j, covered, done, pos = 0
+    cdef const int64_t *seg
     cdef int code
     if not zeros:
         return sweep_runs(rb, g, pattern, NULL)
-    segs.data = NULL
-    segs.n = 0
-    segs.cap = 0
-    code = sweep_runs(rb, g, pattern, &segs)
-    nsegs = segs.n // 2
+    code = transpose_sorted(rb, g, g.L, &st)
     if code == OK:
-        start = <int64_t *> calloc_i64(g.L + 1)
-        order = <int64_t *> malloc(<size_t> (nsegs + 1) * sizeof(int64_t))
-        if start == NULL or order == NULL:
-            code = E_NOMEM
-    if code == OK:
-        # A stable counting sort by line: each line's segments were closed left to right.
-        for k in range(nsegs):
-            start[segs.data[4 * k] + 1] += 1
-        for i in range(g.L):
-            start[i + 1] += start[i]
-        for k in range(nsegs):
-            i = segs.data[4 * k]
-            order[start[i]] = k
-            start[i] += 1
         for i in range(g.L):
             covered = 0
-            for j in range(pos, start[i]):
-                covered += segs.data[4 * order[j] + 2] - segs.data[4 * order[j] + 1]
+            for j in range(pos, st.ends[i]):
+                seg = st.segs.data + 4 * st.order[j]
+                covered += seg[2] - seg[1]
             if covered * 4 < g.M:
                 # Mostly background: zero the line in one call, then set its few short
                 # segments while it is in cache (fewer calls than alternating).
@@ -728,18 +755,16 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                 done = g.M
             else:
                 done = 0
-            while pos < start[i]:
-                k = order[pos]
+            while pos < st.ends[i]:
+                seg = st.segs.data + 4 * st.order[pos]
                 if done < g.M:
-                    fill_across(g, i, done, segs.data[4 * k + 1], 0)
-                    done = segs.data[4 * k + 2]
-                fill_across(g, i, segs.data[4 * k + 1], segs.data[4 * k + 2], pattern)
+                    fill_across(g, i, done, seg[1], 0)
+                    done = seg[2]
+                fill_across(g, i, seg[1], seg[2], pattern)
                 pos += 1
             if done < g.M:
                 fill_across(g, i, done, g.M, 0)
-    free(start)
-    free(order)
-    runbuf_free(&segs)
+    sorted_segments_free(&st)
     return code
 
 
@@ -1075,47 +1100,30 @@ cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) 
     in memory order (streaming), then transpose those runs in run space (work ~ runs +
     boundary length) and put the perpendicular segments in order with a counting sort."""
     cdef Grid t
-    cdef RunBuf along, segs
-    cdef int64_t *start = NULL
-    cdef int64_t *order = NULL
-    cdef int64_t nsegs, k, o
+    cdef RunBuf along
+    cdef SortedSegments st
+    cdef const int64_t *seg
+    cdef int64_t k
     cdef int code
     memory_order(g, &t)
-    along.data = segs.data = NULL
-    along.n = segs.n = 0
-    along.cap = segs.cap = 0
+    along.data = NULL
+    along.n = 0
+    along.cap = 0
+    st.order = st.ends = st.segs.data = NULL
     code = scan_along(&t, fg, &along, grid_layout(&t))
     if code == OK:
-        # The sweep reads runs numbered with inner extent t.L (pixels per memory line).
+        # The sweep reads runs numbered with inner extent t.L (pixels per memory line);
+        # its segments lie on outer lines of g: (o, first inner), (end inner, 0).
         t.L, t.M = g.M, g.L
-        code = sweep_runs(&along, &t, 0, &segs)
-    nsegs = segs.n // 2
+        code = transpose_sorted(&along, &t, g.M, &st)
     if code == OK:
-        start = <int64_t *> calloc_i64(g.M + 1)
-        order = <int64_t *> malloc(<size_t> (nsegs + 1) * sizeof(int64_t))
-        if start == NULL or order == NULL:
-            code = E_NOMEM
-    if code == OK:
-        # Segments are (outer line o, first inner i), (end inner, 0); within one o they were
-        # closed in increasing i, so a stable counting sort by o puts runs in order.
-        for k in range(nsegs):
-            start[segs.data[4 * k] + 1] += 1
-        for o in range(g.M):
-            start[o + 1] += start[o]
-        for k in range(nsegs):
-            o = segs.data[4 * k]
-            order[start[o]] = k
-            start[o] += 1
-        for k in range(nsegs):
-            o = segs.data[4 * order[k]]
-            code = runbuf_push_merged(rb, o * g.L + segs.data[4 * order[k] + 1],
-                                      segs.data[4 * order[k] + 2] - segs.data[4 * order[k] + 1])
+        for k in range(st.n):
+            seg = st.segs.data + 4 * st.order[k]
+            code = runbuf_push_merged(rb, seg[0] * g.L + seg[1], seg[2] - seg[1])
             if code != OK:
                 break
-    free(start)
-    free(order)
+    sorted_segments_free(&st)
     runbuf_free(&along)
-    runbuf_free(&segs)
     return code
 
 
@@ -1257,9 +1265,9 @@ cdef class _Buffer:
 cdef class DecodeBatch:
     """Parse N run-length inputs and write them into an ``(N, H, W)`` or ``(H, W)`` array.
 
-    ``parse(i0, i1)`` validates items without touching the output; ``write(i0, i1)`` writes
-    parsed items; ``run(i0, i1)`` does both item by item (for a freshly zeroed output).  Each
-    releases the GIL, so disjoint item ranges can run in parallel threads.
+    ``process(i0, i1, parse, write)`` validates items without touching the output, writes
+    parsed ones, or does both item by item (into a fresh output).  It releases the GIL, so
+    disjoint item ranges can run in parallel threads.
     """
     cdef Source *sources
     cdef RunBuf *runs
@@ -1336,25 +1344,14 @@ cdef class DecodeBatch:
         self.errors[i].code = code
         return code
 
-    def parse(self, Py_ssize_t i0, Py_ssize_t i1):
+    def process(self, Py_ssize_t i0, Py_ssize_t i1, bint parse, bint write):
+        """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure."""
         cdef Py_ssize_t i
         with nogil:
             for i in range(i0, i1):
-                if self.parse_item(i) != OK:
+                if parse and self.parse_item(i) != OK:
                     break
-
-    def write(self, Py_ssize_t i0, Py_ssize_t i1):
-        cdef Py_ssize_t i
-        with nogil:
-            for i in range(i0, i1):
-                if self.write_item(i) != OK:
-                    break
-
-    def run(self, Py_ssize_t i0, Py_ssize_t i1):
-        cdef Py_ssize_t i
-        with nogil:
-            for i in range(i0, i1):
-                if self.parse_item(i) != OK or self.write_item(i) != OK:
+                if write and self.write_item(i) != OK:
                     break
 
     def check(self, bint batch):
