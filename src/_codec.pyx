@@ -896,17 +896,41 @@ cdef inline uint64_t line_mask(const uint8_t *line, int64_t k, int64_t n) noexce
     return rle_mask_tail(line + k, n - k)
 
 
+ctypedef struct EdgeState:
+    bint is_open       # a run has started and not ended yet
+    int64_t start      # where it started
+
+
+cdef inline int take_edges(uint64_t edges, int64_t at, EdgeState *st,
+                           RunBuf *rb) noexcept nogil:
+    """Each set bit k of ``edges`` is a state change at pixel ``at + k``: alternately the
+    start and the end of a run.  Runs that touch the previous one are merged into it."""
+    cdef int64_t p
+    while edges:
+        p = at + rle_ctz64(edges)
+        if st.is_open:
+            if runbuf_push_merged(rb, st.start, p - st.start) != OK:
+                return E_NOMEM
+        else:
+            st.start = p
+        st.is_open = not st.is_open
+        edges &= edges - 1
+    return OK
+
+
 cdef int scan_along(const Grid *g, const Foreground *fg, RunBuf *rb, int layout) noexcept nogil:
     """Runs of a mask whose numbering follows memory.  Each line is read 64 pixels at a time
     into a bit mask; its on/off edges are the set bits of ``mask ^ (mask << 1)``, taken one
     by one with count-trailing-zeros.  A run open at the end of a line continues into the
     next."""
-    cdef int64_t o, k, n, p, base, start = 0, nlines
+    cdef int64_t o, k, n, base, nlines
     cdef uint64_t m, edges, carry = 0
-    cdef bint is_open = False
+    cdef EdgeState st
     cdef const uint8_t *line
     cdef uint8_t *scratch = NULL
     cdef Py_ssize_t stride = g.s_in
+    st.is_open = False
+    st.start = 0
     if layout == LAYOUT_FLAT:
         n = g.L * g.M
         nlines = 1
@@ -930,20 +954,13 @@ cdef int scan_along(const Grid *g, const Foreground *fg, RunBuf *rb, int layout)
             carry = m >> 63 if k + 64 <= n else (m >> (n - k - 1)) & 1
             if n - k < 64:
                 edges &= (<uint64_t> 1 << (n - k)) - 1
-            while edges:
-                p = base + k + rle_ctz64(edges)
-                if is_open:
-                    if runbuf_push(rb, start, p - start) != OK:
-                        free(scratch)
-                        return E_NOMEM
-                else:
-                    start = p
-                is_open = not is_open
-                edges &= edges - 1
+            if edges and take_edges(edges, base + k, &st, rb) != OK:
+                free(scratch)
+                return E_NOMEM
             k += 64
     free(scratch)
-    if is_open:
-        return runbuf_push(rb, start, nlines * n - start)
+    if st.is_open:
+        return runbuf_push(rb, st.start, nlines * n - st.start)
     return OK
 
 
@@ -1000,15 +1017,17 @@ cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept n
     holds 64 consecutive pixels of one outer line, and find the edges there as along
     memory.  Runs come out in order; the extra memory is one tile of bits (L x 64 bytes)."""
     cdef int64_t L = g.L, M = g.M, nblocks = (L + 63) // 64
-    cdef int64_t c0, width, nwords, b, t, k, i, j, base, p, start = 0
+    cdef int64_t c0, width, nwords, b, t, k, i, j, base
     cdef uint64_t w, edges, carry
+    cdef EdgeState st
     cdef uint64_t *bits = <uint64_t *> malloc(
         <size_t> nblocks * TILE_WORDS * 64 * sizeof(uint64_t))
     cdef uint64_t any_on[TILE_WORDS]
     cdef uint64_t all_on[TILE_WORDS]
     cdef uint8_t scratch[TILE_WORDS * 64]
     cdef const uint8_t *line = NULL
-    cdef bint is_open = False
+    st.is_open = False
+    st.start = 0
     if bits == NULL:
         return E_NOMEM
     c0 = 0
@@ -1042,22 +1061,15 @@ cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept n
                 w = bits[((j >> 6) * nblocks + b) * 64 + (j & 63)]
                 edges = w ^ ((w << 1) | carry)
                 carry = w >> 63
-                while edges:
-                    p = base + b * 64 + rle_ctz64(edges)
-                    if is_open:
-                        if runbuf_push_merged(rb, start, p - start) != OK:
-                            free(bits)
-                            return E_NOMEM
-                    else:
-                        start = p
-                    is_open = not is_open
-                    edges &= edges - 1
-            if is_open:
-                # The line ends on: close here (the next line may continue it: merged).
-                if runbuf_push_merged(rb, start, base + L - start) != OK:
+                if edges and take_edges(edges, base + b * 64, &st, rb) != OK:
                     free(bits)
                     return E_NOMEM
-                is_open = False
+            if st.is_open:
+                # The line ends on: close here (the next line may continue it: merged).
+                if runbuf_push_merged(rb, st.start, base + L - st.start) != OK:
+                    free(bits)
+                    return E_NOMEM
+                st.is_open = False
         c0 += width
     free(bits)
     return OK
