@@ -18,6 +18,7 @@ import numpy as np
 
 from ._decode import decode
 from ._errors import RLEError
+from ._options import available_cores
 from ._runs import to_runs
 from ._table import Row, TableError, group_by_image, read_columns, read_rows
 
@@ -118,10 +119,11 @@ def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
     if quiet or not sys.stderr.isatty():
         return items
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
     except ImportError:
         return items
-    return tqdm(items, unit=unit, file=sys.stderr)
+    bar: Iterator[Any] = tqdm(items, unit=unit, file=sys.stderr)
+    return bar
 
 
 def run_decode(args: Any) -> int:
@@ -238,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--value", type=float, default=1)
     dec.add_argument("--last-wins", action="store_true",
                      help="labels layout: a later class overwrites an earlier one")
-    dec.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    dec.add_argument("--workers", type=int, default=available_cores(),
+                     help="threads (default: every available core)")
     dec.add_argument("--shard", type=parse_shard, help="K/N: only images with hash %% N == K")
     dec.add_argument("--overwrite", action="store_true", help="redo files already written")
     dec.add_argument("--skip-bad", action="store_true",

@@ -9,11 +9,11 @@ import numpy as np
 
 from . import _codec
 from ._inputs import as_mask
-from ._options import check_base, check_order, foreground, resolve_threads
+from ._options import Foreground, check_base, check_order, foreground, resolve_threads
 from ._parallel import run_ranges
 
 
-def _prepare(masks: list[Any], threshold: Any) -> tuple[list[np.ndarray], list[tuple]]:
+def _prepare(masks: list[Any], threshold: Any) -> tuple[list[np.ndarray], list[Foreground]]:
     arrays = []
     modes = []
     for i, mask in enumerate(masks):

@@ -56,29 +56,29 @@ def check_shape(shape: Any) -> tuple[int, int]:
 _FILL_ITEMSIZES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def check_output_dtype(dtype: Any) -> np.dtype:
+def check_output_dtype(dtype: Any) -> np.dtype[Any]:
     try:
         return _cached_output_dtype(dtype)
     except TypeError:  # unhashable dtype spec
         return _output_dtype(dtype)
 
 
-def _output_dtype(dtype: Any) -> np.dtype:
-    dt = np.dtype(dtype)
+def _output_dtype(dtype: Any) -> np.dtype[Any]:
+    dt: np.dtype[Any] = np.dtype(dtype)
     if dt.kind not in "biuf" or dt.itemsize not in _FILL_ITEMSIZES:
         raise TypeError(f"dtype must be bool, an integer or a float of 1-8 bytes, got {dt}")
     return dt
 
 
-def fill_pattern(dtype: np.dtype, value: Any) -> int:
+def fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
     """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer."""
     try:
-        return _cached_fill_pattern(dtype, value, type(value))
+        return int(_cached_fill_pattern(dtype, value, type(value).__qualname__))
     except TypeError:  # an unhashable value: a 0-d array, say
         return _fill_pattern(dtype, value)
 
 
-def _fill_pattern(dtype: np.dtype, value: Any) -> int:
+def _fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             stored = np.array(value, dtype=dtype)
@@ -102,7 +102,10 @@ _cached_fill_pattern = functools.lru_cache(maxsize=256)(
     lambda dtype, value, _value_type: _fill_pattern(dtype, value))
 
 
-def foreground(dtype: np.dtype, threshold: Any) -> tuple[str, int, float, int, int]:
+Foreground = tuple[str, int, float, int, int]
+
+
+def foreground(dtype: np.dtype[Any], threshold: Any) -> Foreground:
     """How the kernel tells foreground: ``(kind, mode, thr_float, thr_int, thr_uint)``.
 
     Modes: 0 value != 0; 1 value > threshold; 2 every pixel; 3 no pixel.
@@ -138,17 +141,21 @@ def foreground(dtype: np.dtype, threshold: Any) -> tuple[str, int, float, int, i
     return kind, 1, 0.0, 0, t_int
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "process_cpu_count"):
+        return int(os.process_cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def resolve_threads(threads: Any, n_items: int) -> int:
-    """Worker count: ``None`` means the cores this process may use."""
+    """Worker count: ``None`` means every available core."""
     if threads is None:
-        if hasattr(os, "process_cpu_count"):
-            threads = os.process_cpu_count() or 1
-        elif hasattr(os, "sched_getaffinity"):
-            threads = len(os.sched_getaffinity(0))
-        else:
-            threads = os.cpu_count() or 1
+        wanted = available_cores()
     else:
-        threads = operator.index(threads)
-        if threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
-    return max(1, min(threads, n_items))
+        wanted = int(operator.index(threads))
+        if wanted < 1:
+            raise ValueError(f"threads must be at least 1, got {wanted}")
+    return max(1, min(wanted, n_items))

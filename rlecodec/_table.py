@@ -37,8 +37,8 @@ class TableError(ValueError):
     """A CSV file that cannot be read as run-length masks."""
 
 
-def _pick(fields: list[str], wanted: str | None, known: tuple[str, ...], what: str,
-          required: bool = True) -> str | None:
+def _pick(fields: list[str], wanted: str | None, known: tuple[str, ...],
+          what: str) -> str | None:
     if wanted is not None:
         if wanted not in fields:
             raise TableError(f"no {what} column {wanted!r}; the columns are {fields}")
@@ -46,22 +46,27 @@ def _pick(fields: list[str], wanted: str | None, known: tuple[str, ...], what: s
     for name in known:
         if name in fields:
             return name
-    if required:
-        raise TableError(f"cannot tell which column holds the {what} among {fields}; "
-                         f"name it with --{what.split()[0]}-col")
     return None
+
+
+def _require(fields: list[str], wanted: str | None, known: tuple[str, ...], what: str) -> str:
+    name = _pick(fields, wanted, known, what)
+    if name is None:
+        raise TableError(f"cannot tell which column holds the {what} among {fields}; "
+                         f"name it with --{what}-col")
+    return name
 
 
 def detect_columns(fields: list[str], id_col: str | None = None, class_col: str | None = None,
                    rle_col: str | None = None) -> Columns:
     """Match the header (names stripped of spaces) against the common layouts."""
-    rle = _pick(fields, rle_col, RLE_COLUMNS, "rle")
+    rle = _require(fields, rle_col, RLE_COLUMNS, "rle")
     if id_col is None and class_col is None:
         for packed in PACKED_COLUMNS:
             if packed in fields:
                 return Columns(id=packed, rle=rle, packed=True)
-    ident = _pick(fields, id_col, ID_COLUMNS, "id")
-    cls = _pick(fields, class_col, CLASS_COLUMNS, "class", required=False)
+    ident = _require(fields, id_col, ID_COLUMNS, "id")
+    cls = _pick(fields, class_col, CLASS_COLUMNS, "class")
     return Columns(id=ident, rle=rle, cls=cls)
 
 
