@@ -88,7 +88,13 @@ def read_rows(path: str, columns_hint: dict[str, str | None]) -> Iterator[Row]:
     columns, fields, handle, reader = _open(path, columns_hint)
     index = {name: k for k, name in enumerate(fields)}
     with handle:
-        for record in reader:
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise TableError(f"{path}:{reader.line_num}: {err}") from None
             line = reader.line_num
             if not record or all(not cell.strip() for cell in record):
                 continue
@@ -104,6 +110,8 @@ def _open(path: str, columns_hint: dict[str, str | None]) -> tuple[Columns, list
         handle = open(path, newline="", encoding="utf-8")
     except OSError as err:
         raise TableError(f"cannot open {path}: {err.strerror}") from None
+    # Masks of large images are long strings: lift the csv module's 128 KiB field limit.
+    csv.field_size_limit(2**31 - 1)
     reader = csv.reader(handle)
     try:
         header = next(reader)

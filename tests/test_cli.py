@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from reference import ref_decode, ref_encode
 
+import rlecodec
+
 SHAPE = (20, 30)
 
 
@@ -162,3 +164,33 @@ def test_clear_errors(tmp_path, args, fragment):
     proc = subprocess.run([sys.executable, "-m", "rlecodec", *args], capture_output=True,
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 2 and fragment in proc.stderr
+
+
+def test_killed_mid_run_leaves_no_truncated_file_and_a_rerun_finishes(tmp_path):
+    import os
+    import signal
+    import time
+
+    rng = np.random.default_rng(9)
+    shape = (300, 400)
+    rows = []
+    for k in range(400):
+        m = (rng.random(shape) < 0.3).astype(np.uint8)
+        rows.append([f"im{k:03d}", rlecodec.encode(m)])  # only the CLI is under test here
+    path = write_csv(tmp_path / "big.csv", ["ImageId", "EncodedPixels"], rows)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([sys.executable, "-m", "rlecodec", "decode", str(path),
+                             "--shape", "300x400", "--out", str(out), "--workers", "2",
+                             "--quiet"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(out.glob("*.npy"))) < 20:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = list(out.glob("*.npy"))
+    assert 0 < len(done) < 400, "the run was not interrupted mid-way"
+    for f in done:  # every finished name is a complete array
+        assert np.load(f).shape == shape
+    finish = run("decode", path, "--shape", "300x400", "--out", out)
+    assert f"{400 - len(done)} written, {len(done)} already there" in finish.stderr
+    assert len(list(out.glob("*.npy"))) == 400
