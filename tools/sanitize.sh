@@ -17,6 +17,15 @@ echo "== building with: $flags"
 CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
     "$py" -m pip install --quiet --no-cache-dir "$repo[test]" 2>&1 | grep -v "^WARNING: Location" || true
 
+so="$("$py" -c 'import rlecodec._codec as c; print(c.__file__)' 2>/dev/null || true)"
+if [ -z "$so" ] || ! grep -q "__asan_report" "$so" || ! grep -q "__ubsan_handle" "$so"; then
+    # Importing needs the runtime preloaded; look for the instrumented build instead.
+    so="$(find "$work/venv" -name '_codec*.so' | head -1)"
+    grep -q "__asan_report" "$so" && grep -q "__ubsan_handle" "$so" \
+        || { echo "the extension was not built with the sanitizers: $so"; exit 1; }
+fi
+echo "== instrumented: $so"
+
 asan="$(gcc -print-file-name=libasan.so)"
 ubsan="$(gcc -print-file-name=libubsan.so)"
 cd "$work"
