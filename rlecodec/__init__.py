@@ -11,6 +11,7 @@ with the GIL released.
 '1 3 10 2'
 """
 
+from . import coco
 from ._decode import decode, decode_many
 from ._encode import encode, encode_many
 from ._errors import RLEError
@@ -20,6 +21,7 @@ from ._version import __version__
 __all__ = [
     "RLEError",
     "__version__",
+    "coco",
     "decode",
     "decode_many",
     "encode",

@@ -38,6 +38,14 @@ def _encode_all(masks: list[Any], order: str, base: int, relative: bool, thresho
     return [batch.result(i) for i in range(len(arrays))]
 
 
+def mask_runs(masks: list[Any], threshold: Any = None, threads: int = 1) -> list[np.ndarray]:
+    """The column-major runs of each mask as ``(N, 2)`` int64 arrays (no text)."""
+    arrays, modes = _prepare(masks, threshold)
+    batch = _codec.EncodeBatch(arrays, modes, True, 0, False, True)
+    run_ranges(batch.run, len(arrays), threads)
+    return [batch.take_runs(i) for i in range(len(arrays))]
+
+
 def encode(
     mask: Any,
     *,

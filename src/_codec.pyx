@@ -13,7 +13,7 @@ from libc.stdint cimport int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_M
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset, memcpy
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS, PyBUF_RECORDS_RO
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 
 import numpy as np
@@ -1388,11 +1388,13 @@ cdef class EncodeBatch:
     cdef Py_ssize_t *sizes
     cdef int *codes
     cdef Py_ssize_t n
-    cdef bint order_f, relative
+    cdef bint order_f, relative, keep_runs
     cdef int64_t base
 
-    def __cinit__(self, list masks, list foregrounds, bint order_f, int64_t base, bint relative):
-        """``foregrounds[i]`` is ``(kind, mode, thr_f, thr_i, thr_u)`` for ``masks[i]``."""
+    def __cinit__(self, list masks, list foregrounds, bint order_f, int64_t base, bint relative,
+                  bint keep_runs=False):
+        """``foregrounds[i]`` is ``(kind, mode, thr_f, thr_i, thr_u)`` for ``masks[i]``;
+        with ``keep_runs`` the runs are kept for :meth:`take_runs` instead of formatted."""
         cdef Py_ssize_t i
         cdef _Buffer buf
         self.n = len(masks)
@@ -1407,6 +1409,7 @@ cdef class EncodeBatch:
                 or self.sizes == NULL or self.codes == NULL):
             raise MemoryError()
         self.order_f, self.base, self.relative = order_f, base, relative
+        self.keep_runs = keep_runs
         for i in range(self.n):
             self.runs[i].data = NULL
             self.runs[i].n = 0
@@ -1449,6 +1452,9 @@ cdef class EncodeBatch:
         cdef Py_ssize_t size
         if self.grids[i].L > 0 and self.grids[i].M > 0:
             code = scan_runs(&self.grids[i], &self.fgs[i], &self.runs[i])
+        if self.keep_runs:
+            self.codes[i] = code
+            return code
         if code == OK:
             size = formatted_size(&self.runs[i], self.base, self.relative)
             self.texts[i] = <char *> malloc(<size_t> size + 1)
@@ -1467,6 +1473,18 @@ cdef class EncodeBatch:
             for i in range(i0, i1):
                 if self.encode_item(i) != OK:
                     break
+
+    def take_runs(self, Py_ssize_t i):
+        """Item i's runs as an ``(N, 2)`` int64 array (0-based starts, lengths)."""
+        cdef int64_t[:, ::1] view
+        if self.codes[i] != OK:
+            raise MemoryError("rlecodec: out of memory while encoding")
+        result = np.empty((self.runs[i].n, 2), dtype=np.int64)
+        if self.runs[i].n:
+            view = result
+            memcpy(&view[0, 0], self.runs[i].data, <size_t> self.runs[i].n * 2 * sizeof(int64_t))
+        runbuf_free(&self.runs[i])
+        return result
 
     def result(self, Py_ssize_t i):
         cdef object text
@@ -1521,3 +1539,111 @@ def from_runs(const int64_t[:, ::1] runs, int64_t base, bint relative):
     if code != OK:
         raise_error(&err, None)
     return runs_to_str(&rb, base, relative)
+
+
+# ------------------------------------------------------------------------------ COCO counts
+# COCO's compressed RLE string (as pycocotools writes it): each count, minus the count two
+# before it from the third on, in 5-bit groups, low first; a group's 0x20 bit says "more
+# follow", the 0x10 bit of the last group is the sign; each group is stored as chr(48 + g).
+
+cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssize_t *count,
+                            ErrInfo *err) noexcept nogil:
+    cdef Py_ssize_t p = 0, m = 0, start
+    cdef int64_t x
+    cdef uint64_t ux
+    cdef int c, k
+    cdef bint more
+    err.code = OK
+    while p < n:
+        start = p
+        ux = 0
+        k = 0
+        more = True
+        while more:
+            if p >= n:
+                err.code = E_ODD  # truncated: the last count never ended
+                break
+            c = <int> s[p] - 48
+            if c < 0 or c > 63:
+                err.code = E_NOT_NUMBER
+                break
+            if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
+                err.code = E_OVERFLOW
+                break
+            ux |= <uint64_t> (c & 0x1f) << (5 * k)
+            more = (c & 0x20) != 0
+            p += 1
+            k += 1
+            if not more and (c & 0x10) and 5 * k < 64:
+                ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
+        x = <int64_t> ux
+        if err.code != OK:
+            err.token = m
+            err.offset = start
+            err.length = (p if p < n else n) - start + 1
+            count[0] = m
+            return err.code
+        if m > 2:
+            x += out[m - 2]
+        if x < 0:
+            err.code = E_NEGATIVE
+            err.token = m
+            err.offset = start
+            err.length = p - start
+            count[0] = m
+            return err.code
+        out[m] = x
+        m += 1
+    count[0] = m
+    return OK
+
+
+cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out) noexcept nogil:
+    """Write the compressed string of ``m`` counts into ``out`` (room for 13 per count, or
+    NULL to only measure) and return its length."""
+    cdef Py_ssize_t i, p = 0
+    cdef int64_t x
+    cdef int c
+    cdef bint more
+    for i in range(m):
+        x = cnts[i]
+        if i > 2:
+            x -= cnts[i - 2]
+        more = True
+        while more:
+            c = <int> (x & 0x1f)
+            x >>= 5  # arithmetic shift: negative deltas end in all ones
+            more = (x != -1) if (c & 0x10) else (x != 0)
+            if more:
+                c |= 0x20
+            if out != NULL:
+                out[p] = <char> (c + 48)
+            p += 1
+    return p
+
+
+def coco_counts_from_string(const uint8_t[::1] text):
+    """The counts of a compressed COCO string, as an int64 array (KernelError if bad)."""
+    cdef Py_ssize_t n = text.shape[0], m = 0
+    cdef ErrInfo err
+    cdef int code
+    result = np.empty(n + 1, dtype=np.int64)
+    cdef int64_t[::1] view = result
+    with nogil:
+        code = coco_decode_counts(&text[0] if n else NULL, n, &view[0], &m, &err)
+    if code != OK:
+        raise_error(&err, None)
+    return result[:m]
+
+
+def coco_string_from_counts(const int64_t[::1] counts):
+    """The compressed COCO string of int64 counts, as bytes."""
+    cdef Py_ssize_t m = counts.shape[0], size
+    cdef const int64_t *cnts = &counts[0] if m else NULL
+    with nogil:
+        size = coco_encode_counts(cnts, m, NULL)
+    result = PyBytes_FromStringAndSize(NULL, size)
+    cdef char *dst = PyBytes_AS_STRING(result)
+    with nogil:
+        coco_encode_counts(cnts, m, dst)
+    return result

@@ -1,0 +1,245 @@
+"""COCO run-length encoding, to and from masks and Kaggle text, without pycocotools.
+
+A COCO RLE is ``{"size": [h, w], "counts": ...}``: pixels numbered column-major, counts
+alternating background and foreground, starting with background (0 if the first pixel is
+on); ``counts`` is a list of ints (uncompressed) or pycocotools' compressed string.
+``encode`` gives byte for byte what ``pycocotools.mask.encode(np.asfortranarray(m))``
+gives, for any memory layout and dtype.
+
+>>> import numpy as np
+>>> from rlecodec import coco
+>>> m = np.zeros((4, 4), np.uint8); m[1:3, 1] = 1
+>>> coco.encode(m)
+{'size': [4, 4], 'counts': b'529'}
+>>> coco.to_kaggle(coco.encode(m))
+'6 2'
+>>> coco.from_kaggle("6 2", (4, 4), compressed=False)
+{'size': [4, 4], 'counts': [5, 2, 9]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _codec
+from ._decode import decode as _decode_kaggle
+from ._encode import encode as _encode_kaggle
+from ._encode import mask_runs
+from ._errors import RLEError
+from ._inputs import as_mask
+from ._options import check_shape
+from ._runs import from_runs, to_runs
+
+__all__ = ["area", "decode", "encode", "from_kaggle", "to_bbox", "to_kaggle"]
+
+_STRING_ERRORS = {
+    "odd_token_count": ("truncated", "the string ends inside count {token}"),
+    "not_a_number": ("not_a_number", "count {token} has a character outside '0'..'o'"),
+    "negative": ("negative", "count {token} is negative"),
+    "overflow": ("overflow", "count {token} does not fit in 64 bits"),
+}
+
+
+# ------------------------------------------------------------------------------ counts <-> runs
+def _counts_from_runs(runs: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]:
+    """Counts of sorted, disjoint, non-touching column-major runs (pycocotools' layout:
+    a trailing background count only when it is not zero)."""
+    n = len(runs)
+    if n == 0:
+        return np.array([total], np.int64)
+    starts, lengths = runs[:, 0], runs[:, 1]
+    ends = starts + lengths
+    tail = total - int(ends[-1])
+    counts = np.empty(2 * n + (tail > 0), np.int64)
+    counts[0] = starts[0]
+    counts[1:2 * n:2] = lengths
+    counts[2:2 * n:2] = starts[1:] - ends[:-1]
+    if tail:
+        counts[-1] = tail
+    return counts
+
+
+def _runs_from_counts(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Foreground runs (0-based start, length) of counts, touching ones joined."""
+    edges = np.concatenate([[0], np.cumsum(counts)])
+    starts, ends = edges[1:-1:2], edges[2::2]
+    keep = ends > starts
+    starts, ends = starts[keep], ends[keep]
+    if len(starts) > 1:
+        new = np.concatenate([[True], starts[1:] != ends[:-1]])
+        starts = starts[new]
+        ends = ends[np.concatenate([new[1:], [True]])]
+    return np.stack([starts, ends - starts], axis=1).astype(np.int64)
+
+
+def _join_touching(runs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    if len(runs) < 2:
+        return runs
+    ends = runs[:, 0] + runs[:, 1]
+    new = np.concatenate([[True], runs[1:, 0] != ends[:-1]])
+    if new.all():
+        return runs
+    last = np.concatenate([new[1:], [True]])
+    starts = runs[new, 0]
+    return np.stack([starts, ends[last] - starts], axis=1)
+
+
+# ------------------------------------------------------------------------------ parsing objects
+def _size(obj: Any) -> tuple[int, int]:
+    try:
+        size = obj["size"]
+    except (TypeError, KeyError):
+        raise TypeError(f"a COCO RLE is a dict with 'size' and 'counts', got {obj!r:.80}") from None
+    return check_shape(tuple(size))
+
+
+def _counts(obj: Any) -> npt.NDArray[np.int64]:
+    """The counts of a COCO RLE, checked: non-negative, summing to h * w."""
+    h, w = _size(obj)
+    raw = obj.get("counts") if isinstance(obj, dict) else None
+    if isinstance(raw, str):
+        raw = raw.encode("ascii", "replace")
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        try:
+            counts = _codec.coco_counts_from_string(bytes(raw))
+        except _codec.KernelError as err:
+            reason, message = _STRING_ERRORS.get(err.reason, (err.reason, "count {token}: bad"))
+            raise RLEError(f"compressed counts: {message.format(token=err.token)} "
+                           f"(byte {err.offset})", token=err.token, reason=reason) from None
+    elif isinstance(raw, (list, tuple, np.ndarray)):
+        arr = np.asarray(raw)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise TypeError("uncompressed counts must be a flat list of integers")
+        counts = arr.astype(np.int64)
+        bad = np.flatnonzero(counts < 0)
+        if bad.size:
+            raise RLEError(f"count {int(bad[0])} is negative", token=int(bad[0]),
+                           reason="negative")
+    else:
+        raise TypeError(f"'counts' must be a compressed string or a list of ints, got {raw!r:.80}")
+    total = int(counts.sum()) if counts.size else 0
+    if total != h * w:
+        raise RLEError(f"counts sum to {total} but a {h}x{w} mask has {h * w} pixels",
+                       token=len(counts) - 1 if len(counts) else 0, reason="size_mismatch")
+    return counts
+
+
+def _pack(counts: npt.NDArray[np.int64], h: int, w: int, compressed: bool) -> dict[str, Any]:
+    if compressed:
+        return {"size": [h, w], "counts": _codec.coco_string_from_counts(counts)}
+    return {"size": [h, w], "counts": counts.tolist()}
+
+
+# ------------------------------------------------------------------------------ public API
+def encode(mask: Any, *, compressed: bool = True) -> Any:
+    """Encode a 2-D mask (any dtype and layout; foreground ``!= 0``) as a COCO RLE, or an
+    ``(N, H, W)`` stack as a list of them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rlecodec import coco
+    >>> coco.encode(np.eye(3, dtype=bool), compressed=False)
+    {'size': [3, 3], 'counts': [0, 1, 3, 1, 3, 1]}
+    """
+    arr = np.asarray(mask) if not isinstance(mask, np.ndarray) else mask
+    if arr.ndim == 3:
+        return [encode(m, compressed=compressed) for m in arr]
+    arr = as_mask(arr)
+    h, w = arr.shape
+    runs = mask_runs([arr])[0]
+    return _pack(_counts_from_runs(runs, h * w), h, w, compressed)
+
+
+def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
+           out: np.ndarray | None = None) -> np.ndarray:
+    """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask (a list into ``(N, H, W)``).
+
+    Examples
+    --------
+    >>> from rlecodec import coco
+    >>> coco.decode({"size": [2, 2], "counts": [1, 2, 1]}).tolist()
+    [[0, 1], [1, 0]]
+    """
+    if isinstance(obj, (list, tuple)):
+        if not obj:
+            raise ValueError("an empty list of COCO RLEs has no shape")
+        shape = _size(obj[0])
+        stack = np.zeros((len(obj), *shape), np.dtype(dtype)) if out is None else out
+        for i, item in enumerate(obj):
+            if _size(item) != shape:
+                raise ValueError(f"item {i} has size {_size(item)}, not {shape}")
+            decode(item, dtype=dtype, value=value, out=stack[i])
+        return stack
+    h, w = _size(obj)
+    runs = _runs_from_counts(_counts(obj))
+    return _decode_kaggle(runs, (h, w), base=0, dtype=dtype, value=value, out=out)
+
+
+def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
+                relative: bool = False, compressed: bool = True) -> dict[str, Any]:
+    """Transcode Kaggle run-length text to a COCO RLE, run by run when ``order="F"``.
+
+    Examples
+    --------
+    >>> from rlecodec import coco
+    >>> coco.from_kaggle("1 3 10 2", (4, 4), compressed=False)
+    {'size': [4, 4], 'counts': [0, 3, 6, 2, 5]}
+    """
+    h, w = check_shape(shape)
+    if order != "F":
+        mask = _decode_kaggle(text, (h, w), order=order, base=base, relative=relative,
+                              dtype=bool)
+        return encode(mask, compressed=compressed)  # type: ignore[no-any-return]
+    runs = _join_touching(to_runs(text, base=base, relative=relative))
+    if len(runs):
+        ends = runs[:, 0] + runs[:, 1]
+        if int(ends[-1]) > h * w:
+            # Find the token as the text counts it (touching runs were joined above).
+            raw = to_runs(text, base=base, relative=relative)
+            k = int(np.flatnonzero(raw[:, 0] + raw[:, 1] > h * w)[0])
+            raise RLEError(f"run {k} (token {2 * k}) ends past the last pixel of the "
+                           f"{h}x{w} mask ({h * w} pixels)", token=2 * k, reason="past_end")
+    return _pack(_counts_from_runs(runs, h * w), h, w, compressed)
+
+
+def to_kaggle(obj: Any, *, order: str = "F", base: int = 1, relative: bool = False) -> str:
+    """Transcode a COCO RLE to Kaggle run-length text, run by run when ``order="F"``.
+
+    Examples
+    --------
+    >>> from rlecodec import coco
+    >>> coco.to_kaggle({"size": [4, 4], "counts": [0, 3, 6, 2, 5]})
+    '1 3 10 2'
+    """
+    if order != "F":
+        return _encode_kaggle(decode(obj, dtype=bool), order=order, base=base,
+                              relative=relative)
+    return from_runs(_runs_from_counts(_counts(obj)), base=base, relative=relative)
+
+
+def area(obj: Any) -> Any:
+    """Foreground pixels of a COCO RLE (an int), or of a list of them (an int64 array)."""
+    if isinstance(obj, (list, tuple)):
+        return np.array([area(o) for o in obj], np.int64)
+    return int(_counts(obj)[1::2].sum())
+
+
+def to_bbox(obj: Any) -> np.ndarray:
+    """``[x, y, width, height]`` of the foreground (zeros if empty), as float64 like
+    pycocotools' ``toBbox``; a list of RLEs gives an ``(N, 4)`` array."""
+    if isinstance(obj, (list, tuple)):
+        return np.array([to_bbox(o) for o in obj], np.float64).reshape(-1, 4)
+    h, _ = _size(obj)
+    runs = _runs_from_counts(_counts(obj))
+    if len(runs) == 0:
+        return np.zeros(4, np.float64)
+    first, last = runs[:, 0], runs[:, 0] + runs[:, 1] - 1
+    x0, x1 = int((first // h).min()), int((last // h).max())
+    wraps = (last // h) > (first // h)  # a run over two columns covers rows 0 and h - 1
+    y0 = 0 if wraps.any() else int((first % h).min())
+    y1 = h - 1 if wraps.any() else int((last % h).max())
+    return np.array([x0, y0, x1 - x0 + 1, y1 - y0 + 1], np.float64)

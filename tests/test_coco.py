@@ -1,0 +1,108 @@
+"""rlecodec.coco against pycocotools (a test-only dependency) and the format's definition."""
+
+import numpy as np
+import pytest
+from reference import random_mask, ref_encode
+
+import rlecodec
+from rlecodec import coco
+
+pycoco = pytest.importorskip("pycocotools.mask")
+
+
+def masks():
+    rng = np.random.default_rng(17)
+    shapes = [(1, 1), (1, 9), (9, 1), (4, 4), (33, 65), (64, 64), (120, 37)]
+    for shape in shapes:
+        for _ in range(6):
+            yield random_mask(rng, *shape)
+        yield np.zeros(shape, np.uint8)
+        yield np.ones(shape, np.uint8)
+
+
+def test_encode_is_byte_for_byte_pycocotools():
+    for m in masks():
+        want = pycoco.encode(np.asfortranarray(m))
+        assert coco.encode(m) == want
+        assert coco.encode(m.astype(bool)[::1, ::1]) == want
+        assert coco.encode(np.asfortranarray(m * 7).astype(np.float32)) == want
+        assert coco.encode(m, compressed=False)["counts"] == _uncompressed(m)
+
+
+def _uncompressed(m):
+    flat = np.concatenate([[0], m.ravel(order="F") != 0, [0]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(flat))
+    bounds = np.concatenate([[0], edges, [m.size]])
+    counts = np.diff(bounds).tolist()
+    return counts if counts[-1] or len(counts) == 1 else counts[:-1]
+
+
+def test_decode_is_pycocotools_decode():
+    for m in masks():
+        rle = pycoco.encode(np.asfortranarray(m))
+        np.testing.assert_array_equal(coco.decode(rle), pycoco.decode(rle))
+        as_str = dict(rle, counts=rle["counts"].decode())
+        np.testing.assert_array_equal(coco.decode(as_str), m)
+        np.testing.assert_array_equal(coco.decode(coco.encode(m, compressed=False)), m)
+
+
+def test_area_and_bbox_are_pycocotools():
+    for m in masks():
+        rle = pycoco.encode(np.asfortranarray(m))
+        assert coco.area(rle) == int(pycoco.area(rle))
+        np.testing.assert_array_equal(coco.to_bbox(rle), pycoco.toBbox(rle))
+    rles = [pycoco.encode(np.asfortranarray(m)) for m in list(masks())[:5]]
+    np.testing.assert_array_equal(coco.area(rles), pycoco.area(rles))
+    np.testing.assert_array_equal(coco.to_bbox(rles), pycoco.toBbox(rles))
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_kaggle_round_trips(order):
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        m = random_mask(rng, int(rng.integers(1, 60)), int(rng.integers(1, 60)))
+        text = ref_encode(m, order)
+        obj = coco.from_kaggle(text, m.shape, order=order)
+        assert obj == pycoco.encode(np.asfortranarray(m))
+        assert coco.to_kaggle(obj, order=order) == text
+        assert coco.to_kaggle(obj, order=order, base=0, relative=True) == ref_encode(
+            m, order, 0, True)
+
+
+def test_from_kaggle_joins_touching_runs_and_checks_bounds():
+    assert coco.from_kaggle("1 2 3 2", (2, 3), compressed=False)["counts"] == [0, 4, 2]
+    with pytest.raises(rlecodec.RLEError) as info:
+        coco.from_kaggle("1 2 5 9", (2, 3))
+    assert (info.value.token, info.value.reason) == (2, "past_end")
+
+
+def test_batches():
+    ms = [m for m in masks() if m.shape == (33, 65)]
+    rles = coco.encode(np.stack(ms))
+    assert rles == [pycoco.encode(np.asfortranarray(m)) for m in ms]
+    np.testing.assert_array_equal(coco.decode(rles), np.stack(ms))
+
+
+@pytest.mark.parametrize("obj,reason", [
+    ({"size": [2, 2], "counts": b"5"}, "size_mismatch"),       # sums to 5, not 4
+    ({"size": [2, 2], "counts": [1, 2]}, "size_mismatch"),
+    ({"size": [2, 2], "counts": [1, -1, 4]}, "negative"),
+    ({"size": [2, 2], "counts": b"0\x7f"}, "not_a_number"),      # outside the alphabet
+    ({"size": [2, 2], "counts": "0 4"}, "not_a_number"),
+    ({"size": [2, 2], "counts": b"0P"}, "truncated"),           # 'P' has the "more" bit
+    ({"size": [2, 2], "counts": b"04N"}, "negative"),           # delta below zero
+    ({"size": [2, 2], "counts": b"o" * 14 + b"0"}, "overflow"),
+])
+def test_malformed_counts(obj, reason):
+    out = np.full((2, 2), 7, np.uint8)
+    with pytest.raises(rlecodec.RLEError) as info:
+        coco.decode(obj, out=out)
+    assert info.value.reason == reason
+    assert (out == 7).all()
+
+
+def test_bad_objects():
+    for bad in ["x", {"counts": b"4"}, {"size": [2], "counts": b"4"},
+                {"size": [2, 2], "counts": 4}]:
+        with pytest.raises((TypeError, ValueError)):
+            coco.decode(bad)

@@ -1,0 +1,16 @@
+"""Every example in the docstrings runs and prints what it says."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["rlecodec", "rlecodec.coco", "rlecodec._decode", "rlecodec._encode",
+           "rlecodec._runs", "rlecodec._errors"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name),
+                             optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
