@@ -1,4 +1,5 @@
-"""Fuzz every parsing entry point of rlecodec with atheris (libFuzzer for Python).
+"""Fuzz every parsing entry point of rlecodec with atheris (libFuzzer for Python):
+Kaggle text (decode, to_runs, from_runs) in every option, and COCO compressed counts.
 
     pip install atheris
     python fuzz/fuzz_rle.py -runs=200000 fuzz/corpus          # or -max_total_time=600
@@ -43,16 +44,34 @@ def check_one(data: bytes) -> None:
     except rlecodec.RLEError as err:
         assert (out == 7).all(), "a rejected input changed out"
         assert isinstance(err.token, int) and err.token >= 0 and err.reason, err
+        check_coco(shape, raw)
         return
     assert set(np.unique(out).tolist()) <= {0, 1}
     canonical = rlecodec.encode(out, **opts)
     again = rlecodec.decode(canonical, shape, **opts)
     assert np.array_equal(again, out), "encode(decode(text)) does not round-trip"
+    check_coco(shape, raw)
     runs = rlecodec.to_runs(text, base=opts["base"], relative=opts["relative"], strict=strict)
     if strict:
         assert int(runs[:, 1].sum()) == int(out.sum()), "to_runs disagrees with decode"
         assert rlecodec.from_runs(rlecodec.to_runs(canonical, **_no_order(opts)),
                                   **_no_order(opts)) == canonical
+
+
+def check_coco(shape: tuple[int, int], raw: bytes) -> None:
+    from rlecodec import coco
+
+    out = np.full(shape, 7, np.uint8)
+    obj = {"size": list(shape), "counts": raw}
+    try:
+        coco.decode(obj, out=out)
+    except rlecodec.RLEError as err:
+        assert (out == 7).all(), "a rejected COCO string changed out"
+        assert err.reason, err
+        return
+    assert coco.area(obj) == int(out.sum())
+    again = coco.decode(coco.encode(out))
+    assert np.array_equal(again, out), "COCO decode/encode does not round-trip"
 
 
 def _no_order(opts: dict[str, object]) -> dict[str, object]:
