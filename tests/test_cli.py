@@ -194,3 +194,17 @@ def test_killed_mid_run_leaves_no_truncated_file_and_a_rerun_finishes(tmp_path):
     finish = run("decode", path, "--shape", "300x400", "--out", out)
     assert f"{400 - len(done)} written, {len(done)} already there" in finish.stderr
     assert len(list(out.glob("*.npy"))) == 400
+
+
+def test_rows_longer_than_the_csv_modules_default_field_limit(tmp_path):
+    """Regression: Python's csv module stops at 128 KiB fields; real masks are longer."""
+    shape = (512, 512)
+    m = np.zeros(shape, np.uint8)
+    m[:, ::2] = 1
+    m[::2, :] ^= 1  # a checkerboard: 131,072 one-pixel runs, about 1.4 MB of text
+    text = ref_encode(m)
+    assert len(text) > 131072
+    path = write_csv(tmp_path / "long.csv", ["ImageId", "EncodedPixels"], [["a", text]])
+    run("decode", path, "--shape", "512x512", "--out", tmp_path / "o", "--quiet")
+    np.testing.assert_array_equal(np.load(tmp_path / "o" / "a.npy"), m)
+    assert "0 bad" in run("check", path, "--shape", "512x512").stdout

@@ -106,3 +106,14 @@ def test_bad_objects():
                 {"size": [2, 2], "counts": 4}]:
         with pytest.raises((TypeError, ValueError)):
             coco.decode(bad)
+
+
+def test_the_readme_example_runs(monkeypatch):
+    import pathlib
+    import re
+
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    readme = (repo / "README.md").read_text()
+    block = re.search(r"## COCO RLE.*?```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(repo)
+    exec(compile(block, "README.md", "exec"), {})

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The local proof of rlecodec's release engineering, everything short of GitHub's runners:
+# sdist, then the wheel built from that sdist; metadata and contents checks; no external
+# libraries; the wheel installed in a fresh venv passing the whole suite; cibuildwheel's
+# exact build list; the workflows valid against GitHub's schema.
+#
+#   bash tools/check_dist.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python="${PYTHON:-python3}"
+quiet() { grep -v "^WARNING: Location" || true; }
+
+echo "== tools"
+"$python" -m venv "$work/tools"
+tools="$work/tools/bin"
+"$tools/pip" install --quiet build twine check-wheel-contents auditwheel cibuildwheel \
+    check-jsonschema 2>&1 | quiet
+
+echo "== sdist, then a wheel from the sdist"
+git -C "$repo" archive --format=tar HEAD | (mkdir "$work/src" && tar -x -C "$work/src")
+"$tools/python" -m build --outdir "$work/dist" "$work/src" 2>&1 | tail -2
+sdist=("$work"/dist/*.tar.gz)
+wheel=("$work"/dist/*.whl)
+
+echo "== twine and check-wheel-contents"
+"$tools/twine" check --strict "${sdist[0]}" "${wheel[0]}"
+"$tools/check-wheel-contents" "${wheel[0]}"
+
+echo "== what is inside"
+"$tools/python" - "${sdist[0]}" "${wheel[0]}" <<'PY'
+import sys, tarfile, zipfile
+sdist, wheel = sys.argv[1:]
+names = zipfile.ZipFile(wheel).namelist()
+need = ["rlecodec/__init__.py", "rlecodec/_codec.pyi", "rlecodec/py.typed", "rlecodec/coco.py"]
+missing = [n for n in need if n not in names]
+assert not missing, f"wheel lacks {missing}"
+assert any(n.startswith("rlecodec/_codec.") and n.endswith((".so", ".pyd")) for n in names)
+stray = [n for n in names if n.startswith(("src/", "tests/")) or n.endswith((".pyx", ".c"))]
+assert not stray, f"wheel carries {stray}"
+members = [m.split("/", 1)[1] for m in tarfile.open(sdist).getnames() if "/" in m]
+for n in ["src/_codec.pyx", "src/rle_scan.h", "tests/test_decode.py", "LICENSE", "README.md",
+          "fuzz/fuzz_rle.py", "examples/severstal_sample.csv"]:
+    assert n in members, f"sdist lacks {n}"
+generated = [n for n in members if n.endswith((".c", ".so", ".pyd"))]
+assert not generated, f"sdist carries generated files {generated}"
+print(f"wheel: {len(names)} files, sdist: {len(members)} files, contents as intended")
+PY
+
+echo "== auditwheel"
+report="$("$tools/auditwheel" show "${wheel[0]}" 2>&1 || true)"
+echo "$report" | head -5
+if echo "$report" | grep -q "external shared libraries are required"; then
+    echo "the wheel needs external libraries"; exit 1
+fi
+
+echo "== the wheel in a fresh venv: the whole suite"
+"$python" -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet "${wheel[0]}[test]" 2>&1 | quiet
+suites=("$repo/tests")
+[ -d "$repo/../shared/acceptance" ] && suites+=("$(cd "$repo/../shared/acceptance" && pwd)")
+(cd "$work" && "$work/venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$repo" \
+    "${suites[@]}" | tail -1)
+
+echo "== cibuildwheel's build list"
+"$tools/python" - "$tools/cibuildwheel" "$repo" <<'PY'
+import subprocess, sys
+cibw, repo = sys.argv[1:]
+pythons = ["cp310", "cp311", "cp312", "cp313", "cp314", "cp314t"]
+want = {
+    ("linux", "x86_64,aarch64"): {f"{p}-{libc}_{a}" for p in pythons
+                                  for libc in ("manylinux", "musllinux")
+                                  for a in ("x86_64", "aarch64")},
+    ("macos", "x86_64,arm64"): {f"{p}-macosx_{a}" for p in pythons for a in ("x86_64", "arm64")},
+    ("windows", "AMD64,ARM64"): {f"{p}-win_{a}" for p in pythons for a in ("amd64", "arm64")},
+}
+for (platform, archs), expected in want.items():
+    out = subprocess.run([cibw, "--print-build-identifiers", "--platform", platform,
+                          "--archs", archs, repo], capture_output=True, text=True, check=True)
+    got = set(out.stdout.split())
+    assert got == expected, (platform, sorted(got ^ expected))
+    print(f"{platform}: {len(got)} builds, exactly the intended ones")
+PY
+
+echo "== workflows against GitHub's schema"
+"$tools/check-jsonschema" --builtin-schema vendor.github-workflows "$repo"/.github/workflows/*.yml
+echo "== dist checks: all passed"
