@@ -64,15 +64,7 @@ def _counts_from_runs(runs: npt.NDArray[np.int64], total: int) -> npt.NDArray[np
 
 def _runs_from_counts(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Foreground runs (0-based start, length) of counts, touching ones joined."""
-    edges = np.concatenate([[0], np.cumsum(counts)])
-    starts, ends = edges[1:-1:2], edges[2::2]
-    keep = ends > starts
-    starts, ends = starts[keep], ends[keep]
-    if len(starts) > 1:
-        new = np.concatenate([[True], starts[1:] != ends[:-1]])
-        starts = starts[new]
-        ends = ends[np.concatenate([new[1:], [True]])]
-    return np.stack([starts, ends - starts], axis=1).astype(np.int64)
+    return _codec.coco_runs_from_counts(np.ascontiguousarray(counts, np.int64))
 
 
 def _join_touching(runs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

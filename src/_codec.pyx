@@ -1647,3 +1647,34 @@ def coco_string_from_counts(const int64_t[::1] counts):
     with nogil:
         coco_encode_counts(cnts, m, dst)
     return result
+
+
+def coco_runs_from_counts(const int64_t[::1] counts):
+    """Foreground runs ``(N, 2)`` (0-based start, length) of COCO counts, empty runs dropped
+    and touching ones joined (counts are known non-negative)."""
+    cdef Py_ssize_t m = counts.shape[0], i
+    cdef RunBuf rb
+    cdef int64_t pos = 0
+    cdef int code = OK
+    cdef int64_t[:, ::1] view
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    with nogil:
+        code = runbuf_reserve(&rb, m // 2 + 1)
+        i = 0
+        while code == OK and i < m:
+            if i & 1 and counts[i] > 0:
+                code = runbuf_push_merged(&rb, pos, counts[i])
+            pos += counts[i]
+            i += 1
+    try:
+        if code != OK:
+            raise MemoryError("rlecodec: out of memory")
+        result = np.empty((rb.n, 2), dtype=np.int64)
+        if rb.n:
+            view = result
+            memcpy(&view[0, 0], rb.data, <size_t> rb.n * 2 * sizeof(int64_t))
+        return result
+    finally:
+        runbuf_free(&rb)
