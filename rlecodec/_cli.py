@@ -1,7 +1,10 @@
-"""The ``rlecodec`` command: pre-decode a CSV of run-length masks to .npy files, or check it.
+"""The ``rlecodec`` command: pre-decode a CSV of run-length masks to .npy files, check it,
+convert it to another variant, or write one from .npy masks.
 
     rlecodec decode train.csv --shape 256x1600 --out masks/
     rlecodec check train.csv --shape 256x1600
+    rlecodec convert train.csv --shape 256x1600 --to-order C --out train_c.csv
+    rlecodec encode predictions/ --out submission.csv --suffix .jpg
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from ._decode import decode
+from ._encode import encode
 from ._errors import RLEError
 from ._options import available_cores
-from ._runs import to_runs
+from ._runs import from_runs, to_runs
 from ._table import Row, TableError, group_by_image, read_columns, read_rows
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
@@ -215,6 +219,105 @@ def run_check(args: Any) -> int:
     return 1 if n_bad else 0
 
 
+def write_csv_atomically(path: str, header: list[str], rows: Iterator[list[Any]]) -> int:
+    """Write a CSV through a temporary name and a rename; return the number of rows."""
+    import csv
+
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    count = 0
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            for row in rows:
+                writer.writerow(row)
+                count += 1
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return count
+
+
+def run_encode(args: Any) -> int:
+    if not os.path.isdir(args.folder):
+        raise CommandError(f"{args.folder} is not a folder of .npy masks")
+    files = sorted(f for f in os.listdir(args.folder) if f.endswith(".npy"))
+    if not files:
+        raise CommandError(f"no .npy files in {args.folder}")
+    opts = dict(order=args.order, base=args.base, relative=args.relative)
+
+    def rows() -> Iterator[list[Any]]:
+        for name in progress(iter(files), args.quiet, "file"):
+            image = name[:-4] + args.suffix
+            mask = np.load(os.path.join(args.folder, name))
+            if mask.ndim == 3:  # (H, W, C) channels: one row per class 1..C
+                for k in range(mask.shape[2]):
+                    yield [image, k + 1, encode(mask[:, :, k], **opts)]
+            elif mask.ndim == 2 and args.layout == "labels":
+                for label in np.unique(mask):
+                    if label != 0:
+                        yield [image, int(label), encode(mask == label, **opts)]
+            elif mask.ndim == 2:
+                yield [image, encode(mask, **opts)]
+            else:
+                raise CommandError(f"{name}: expected a 2-D mask or (H, W, C) stack, "
+                                   f"got shape {mask.shape}")
+
+    first = np.load(os.path.join(args.folder, files[0]), mmap_mode="r")
+    classes = first.ndim == 3 or args.layout == "labels"
+    header = ["ImageId", "ClassId", "EncodedPixels"] if classes else ["ImageId", "EncodedPixels"]
+    count = write_csv_atomically(args.out, header, rows())
+    if not args.quiet:
+        print(f"{count} rows from {len(files)} masks in {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_convert(args: Any) -> int:
+    """Rewrite the run-length column in another variant; the other columns stay as they are.
+    Same pixel order: run by run, never densified; another order: through the mask."""
+    import csv
+
+    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
+    columns = read_columns(args.csv, hint)
+    with open(args.csv, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        where = [name.strip() for name in header].index(columns.rle)
+
+        def rows() -> Iterator[list[str]]:
+            for record in reader:
+                if not record:
+                    continue
+                text = record[where]
+                try:
+                    if args.order == args.to_order:
+                        runs = to_runs(text, base=args.base, relative=args.relative)
+                        h, w = args.shape
+                        if len(runs) and int(runs[-1].sum()) > h * w:
+                            raise RLEError("a run ends past the last pixel", reason="past_end")
+                        record[where] = from_runs(runs, base=args.to_base,
+                                                  relative=args.to_relative)
+                    else:
+                        mask = decode(text, args.shape, order=args.order, base=args.base,
+                                      relative=args.relative, dtype=bool)
+                        record[where] = encode(mask, order=args.to_order, base=args.to_base,
+                                               relative=args.to_relative)
+                except RLEError as err:
+                    raise CommandError(f"{args.csv}:{reader.line_num}: {err} "
+                                       "(nothing was written)") from None
+                yield record
+
+        count = write_csv_atomically(args.out, header, rows())
+    if not args.quiet:
+        print(f"{count} rows converted into {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlecodec", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -249,6 +352,25 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--quiet", action="store_true")
     chk = sub.add_parser("check", help="validate every row and print a summary")
     common(chk)
+    conv = sub.add_parser("convert", help="rewrite a CSV in another variant (order, base, "
+                                          "relative starts)")
+    common(conv)
+    conv.add_argument("--out", required=True, help="output CSV")
+    conv.add_argument("--to-order", choices=["F", "C"], default=None)
+    conv.add_argument("--to-base", type=int, choices=[0, 1], default=None)
+    conv.add_argument("--to-relative", choices=["yes", "no"], default=None)
+    conv.add_argument("--quiet", action="store_true")
+    enc = sub.add_parser("encode", help="write a CSV from a folder of .npy masks")
+    enc.add_argument("folder", help="folder of .npy masks: (H, W) or (H, W, C)")
+    enc.add_argument("--out", required=True, help="output CSV, e.g. submission.csv")
+    enc.add_argument("--layout", choices=["union", "labels"], default="union",
+                     help="for 2-D masks: one row of all non-zero pixels, or one row per "
+                          "label value (3-D stacks always give one row per channel)")
+    enc.add_argument("--suffix", default="", help="appended to the file stem, e.g. .jpg")
+    enc.add_argument("--order", choices=["F", "C"], default="F")
+    enc.add_argument("--base", type=int, choices=[0, 1], default=1)
+    enc.add_argument("--relative", action="store_true")
+    enc.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -263,6 +385,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.layout is None:
                 args.layout = "channels" if (args.class_col or _has_classes(args)) else "union"
             return run_decode(args)
+        if args.command == "encode":
+            return run_encode(args)
+        if args.command == "convert":
+            args.to_order = args.to_order or args.order
+            args.to_base = args.base if args.to_base is None else args.to_base
+            args.to_relative = (args.relative if args.to_relative is None
+                                else args.to_relative == "yes")
+            return run_convert(args)
         return run_check(args)
     except (CommandError, TableError) as err:
         print(f"rlecodec: {err}", file=sys.stderr)

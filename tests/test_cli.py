@@ -208,3 +208,59 @@ def test_rows_longer_than_the_csv_modules_default_field_limit(tmp_path):
     run("decode", path, "--shape", "512x512", "--out", tmp_path / "o", "--quiet")
     np.testing.assert_array_equal(np.load(tmp_path / "o" / "a.npy"), m)
     assert "0 bad" in run("check", path, "--shape", "512x512").stdout
+
+
+def test_encode_a_folder_of_masks(tmp_path):
+    ms = masks(6, 3)
+    folder = tmp_path / "pred"
+    folder.mkdir()
+    for k, m in enumerate(ms):
+        np.save(folder / f"img{k}.npy", m)
+    run("encode", folder, "--out", tmp_path / "sub.csv", "--suffix", ".jpg", "--quiet")
+    with open(tmp_path / "sub.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["ImageId", "EncodedPixels"]
+    assert rows[1:] == [[f"img{k}.jpg", ref_encode(m)] for k, m in enumerate(ms)]
+    # (H, W, C) stacks give a row per class, and the CSV decodes back to the same stacks.
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    np.save(stacks / "a.npy", np.stack(ms, axis=2))
+    run("encode", stacks, "--out", tmp_path / "classes.csv", "--quiet")
+    run("decode", tmp_path / "classes.csv", "--shape", "20x30", "--out", tmp_path / "back",
+        "--quiet")
+    np.testing.assert_array_equal(np.load(tmp_path / "back" / "a.npy"), np.stack(ms, axis=2))
+    labels = np.zeros(SHAPE, np.uint8)
+    labels[2:5, 3:9] = 2
+    labels[10:, :4] = 5
+    only = tmp_path / "labels"
+    only.mkdir()
+    np.save(only / "l.npy", labels)
+    run("encode", only, "--out", tmp_path / "l.csv", "--layout", "labels", "--quiet")
+    with open(tmp_path / "l.csv", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1:] == [["l", "2", ref_encode(labels == 2)], ["l", "5", ref_encode(labels == 5)]]
+
+
+@pytest.mark.parametrize("to", [["--to-base", "0", "--to-relative", "yes"], ["--to-order", "C"]])
+def test_convert_between_variants(tmp_path, to):
+    ms = masks(7, 4)
+    rows = [[f"i{k}", 1, ref_encode(m)] for k, m in enumerate(ms)]
+    path = write_csv(tmp_path / "in.csv", ["ImageId", "ClassId", "EncodedPixels"], rows)
+    run("convert", path, "--shape", "20x30", "--out", tmp_path / "out.csv", *to, "--quiet")
+    with open(tmp_path / "out.csv", newline="") as handle:
+        got = list(csv.reader(handle))
+    order = "C" if "C" in to else "F"
+    base, relative = (0, True) if "0" in to else (1, False)
+    assert got[0] == ["ImageId", "ClassId", "EncodedPixels"]
+    assert got[1:] == [[f"i{k}", "1", ref_encode(m, order, base, relative)]
+                       for k, m in enumerate(ms)]
+
+
+def test_convert_stops_at_a_bad_row_and_writes_nothing(tmp_path):
+    path = write_csv(tmp_path / "in.csv", ["ImageId", "EncodedPixels"],
+                     [["a", "1 2"], ["b", "1 2 x"]])
+    proc = run("convert", path, "--shape", "4x4", "--out", tmp_path / "out.csv",
+               "--to-base", "0", check=False)
+    assert proc.returncode == 2 and "in.csv:3" in proc.stderr
+    assert not (tmp_path / "out.csv").exists()
+    assert not list(tmp_path.glob(".out.csv.tmp-*"))
