@@ -12,6 +12,7 @@ with the GIL released.
 """
 
 from . import coco
+from ._classes import decode_classes, decode_instances, encode_classes
 from ._decode import decode, decode_many
 from ._encode import encode, encode_many
 from ._errors import RLEError
@@ -23,8 +24,11 @@ __all__ = [
     "__version__",
     "coco",
     "decode",
+    "decode_classes",
+    "decode_instances",
     "decode_many",
     "encode",
+    "encode_classes",
     "encode_many",
     "from_runs",
     "to_runs",

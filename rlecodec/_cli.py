@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ._classes import decode_classes, decode_instances
 from ._decode import decode
 from ._encode import encode
 from ._errors import RLEError
@@ -76,35 +78,23 @@ def class_order(path: str, hint: dict[str, str | None]) -> list[str]:
 
 
 def assemble(group: list[Row], shape: tuple[int, int], args: Any,
-             classes: list[str]) -> np.ndarray:
+             classes: list[str]) -> npt.NDArray[Any]:
     """One image's rows as an array in the chosen layout (raises RLEError for a bad row)."""
-    opts = dict(order=args.order, base=args.base, relative=args.relative)
-    h, w = shape
-    dtype = np.dtype(args.dtype)
-    if args.layout in ("union", "channels"):
-        n_channels = max(len(classes), 1) if args.layout == "channels" else 1
-        result = np.zeros((h, w, n_channels), dtype)
-        filled: set[int] = set()
-        for row in group:
-            k = classes.index(row.cls) if (row.cls in classes and n_channels > 1) else 0
-            if k not in filled:  # the first row of a channel is decoded in place
-                decode(row.rle, dtype=dtype, value=args.value, out=result[:, :, k], **opts)
-                filled.add(k)
-            else:  # more rows (instances): their union
-                result[:, :, k][decode(row.rle, shape, dtype=bool, **opts)] = args.value
-        return result[:, :, 0] if args.layout == "union" else result
-    labels = np.zeros((h, w), dtype)
-    for row in group:
-        k = classes.index(row.cls) + 1 if row.cls in classes else 1
-        mask = decode(row.rle, shape, dtype=bool, **opts)
-        if not args.last_wins and np.any(labels[mask]):
-            raise RLEError(f"class {row.cls!r} overlaps another class (use --last-wins)",
-                           reason="overlap")
-        labels[mask] = k
-    return labels
+    opts: dict[str, Any] = dict(order=args.order, base=args.base, relative=args.relative,
+                                dtype=np.dtype(args.dtype))
+    if args.layout == "union" or not classes:
+        union = decode_instances([row.rle for row in group], shape, value=args.value, **opts)
+        return union if args.layout != "channels" else union[:, :, None]
+    by_class: dict[str, list[Any]] = {}
+    for row in group:  # a row without a known class goes to the first one
+        by_class.setdefault(row.cls if row.cls in classes else classes[0], []).append(row.rle)
+    if args.layout == "channels":
+        return decode_classes(by_class, shape, classes=classes, value=args.value, **opts)
+    return decode_classes(by_class, shape, classes=classes, layout="labels",
+                          last_wins=args.last_wins, **opts)
 
 
-def save_atomically(path: str, array: np.ndarray) -> None:
+def save_atomically(path: str, array: npt.NDArray[Any]) -> None:
     """Write to a temporary name in the same folder, then rename: never a truncated file."""
     tmp = f"{path}.tmp-{os.getpid()}-{id(array)}"
     try:

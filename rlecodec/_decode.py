@@ -22,7 +22,7 @@ from ._options import (
 from ._parallel import run_ranges
 
 
-def _writable_out(out: Any, ndim: int) -> np.ndarray:
+def _writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
     if out.ndim != ndim:
@@ -32,7 +32,7 @@ def _writable_out(out: Any, ndim: int) -> np.ndarray:
     return out
 
 
-def _shape_of(shape: Any, out: np.ndarray | None) -> tuple[int, int]:
+def _shape_of(shape: Any, out: npt.NDArray[Any] | None) -> tuple[int, int]:
     if out is None:
         return check_shape(shape)
     h, w = out.shape[-2:]
@@ -47,7 +47,7 @@ def _shape_of(shape: Any, out: np.ndarray | None) -> tuple[int, int]:
 _LAZY_ZEROS_BYTES = 32 << 20
 
 
-def _fresh_output(shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, bool]:
+def _fresh_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> tuple[npt.NDArray[Any], bool]:
     """An output array and whether it is already zero."""
     nbytes = dtype.itemsize
     for n in shape:
@@ -76,9 +76,9 @@ def decode(
     relative: bool = False,
     dtype: npt.DTypeLike = np.uint8,
     value: Any = 1,
-    out: np.ndarray | None = None,
+    out: npt.NDArray[Any] | None = None,
     strict: bool = True,
-) -> np.ndarray:
+) -> npt.NDArray[Any]:
     """Decode one run-length string into a mask.
 
     Parameters
@@ -138,10 +138,10 @@ def decode_many(
     relative: bool = False,
     dtype: npt.DTypeLike = np.uint8,
     value: Any = 1,
-    out: np.ndarray | None = None,
+    out: npt.NDArray[Any] | None = None,
     strict: bool = True,
     threads: int | None = None,
-) -> np.ndarray:
+) -> npt.NDArray[Any]:
     """Decode many run-length strings of one shape into an ``(N, height, width)`` stack.
 
     Takes the options of :func:`decode`. The strings are parsed and written in
@@ -168,9 +168,9 @@ def decode_many(
                         threads=resolve_threads(threads, len(sources)), batch=True)
 
 
-def _decode_into(sources: list[Any], shape: Any, out: np.ndarray | None, order: str,
+def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, order: str,
                  base: int, relative: bool, dtype: npt.DTypeLike, value: Any, strict: bool,
-                 threads: int, batch: bool) -> np.ndarray:
+                 threads: int, batch: bool) -> npt.NDArray[Any]:
     """The one decoding path: one source into (H, W), or a batch into (N, H, W)."""
     order_f = check_order(order)
     base = check_base(base)

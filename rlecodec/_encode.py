@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _codec
 from ._inputs import as_mask
@@ -13,7 +14,7 @@ from ._options import Foreground, check_base, check_order, foreground, resolve_t
 from ._parallel import run_ranges
 
 
-def _prepare(masks: list[Any], threshold: Any) -> tuple[list[np.ndarray], list[Foreground]]:
+def _prepare(masks: list[Any], threshold: Any) -> tuple[list[npt.NDArray[Any]], list[Foreground]]:
     arrays = []
     modes = []
     for i, mask in enumerate(masks):
@@ -38,7 +39,7 @@ def _encode_all(masks: list[Any], order: str, base: int, relative: bool, thresho
     return [batch.result(i) for i in range(len(arrays))]
 
 
-def mask_runs(masks: list[Any], threshold: Any = None, threads: int = 1) -> list[np.ndarray]:
+def mask_runs(masks: list[Any], threshold: Any = None, threads: int = 1) -> list[npt.NDArray[Any]]:
     """The column-major runs of each mask as ``(N, 2)`` int64 arrays (no text)."""
     arrays, modes = _prepare(masks, threshold)
     batch = _codec.EncodeBatch(arrays, modes, True, 0, False, True)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._errors import RLEError
 
@@ -41,7 +42,7 @@ def as_source(rle: Any) -> Any:
     return _as_tokens(rle)
 
 
-def _as_tokens(rle: Any) -> np.ndarray:
+def _as_tokens(rle: Any) -> npt.NDArray[Any]:
     arr = np.asarray(rle)
     if arr.ndim == 0:
         raise TypeError(f"expected a run-length string or a sequence of integers, got {rle!r}")
@@ -66,7 +67,7 @@ def _as_tokens(rle: Any) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def _object_tokens(arr: np.ndarray) -> np.ndarray:
+def _object_tokens(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Python ints too large for numpy's int64, or mixed objects: check one by one."""
     out = np.empty(arr.size, np.int64)
     for k, v in enumerate(arr.tolist()):
@@ -82,7 +83,7 @@ def _object_tokens(arr: np.ndarray) -> np.ndarray:
     return out
 
 
-def as_mask(mask: Any) -> np.ndarray:
+def as_mask(mask: Any) -> npt.NDArray[Any]:
     """A 2-D array the encoder can read where it lies (no copy for the usual dtypes)."""
     arr = mask if isinstance(mask, np.ndarray) else np.asarray(mask)
     if arr.ndim != 2:

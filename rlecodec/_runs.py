@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _codec
 from ._errors import RLEError, describe
@@ -12,7 +13,8 @@ from ._inputs import INT64_MAX, as_source
 from ._options import check_base
 
 
-def to_runs(rle: Any, *, base: int = 1, relative: bool = False, strict: bool = True) -> np.ndarray:
+def to_runs(rle: Any, *, base: int = 1, relative: bool = False,
+            strict: bool = True) -> npt.NDArray[np.int64]:
     """Parse run-length text into an ``(N, 2)`` int64 array of 0-based starts and lengths.
 
     The runs are returned as written (not merged or sorted); with ``strict=True`` they

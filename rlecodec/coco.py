@@ -147,7 +147,7 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
 
 
 def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
-           out: np.ndarray | None = None) -> np.ndarray:
+           out: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
     """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask (a list into ``(N, H, W)``).
 
     Examples
@@ -220,7 +220,7 @@ def area(obj: Any) -> Any:
     return int(_counts(obj)[1::2].sum())
 
 
-def to_bbox(obj: Any) -> np.ndarray:
+def to_bbox(obj: Any) -> npt.NDArray[Any]:
     """``[x, y, width, height]`` of the foreground (zeros if empty), as float64 like
     pycocotools' ``toBbox``; a list of RLEs gives an ``(N, 4)`` array."""
     if isinstance(obj, (list, tuple)):

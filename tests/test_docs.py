@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["rlecodec", "rlecodec.coco", "rlecodec._decode", "rlecodec._encode",
-           "rlecodec._runs", "rlecodec._errors"]
+           "rlecodec._runs", "rlecodec._errors", "rlecodec._classes"]
 
 
 @pytest.mark.parametrize("name", MODULES)
