@@ -10,18 +10,21 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-python="${PYTHON:-python3}"
+python="${PYTHON:-python3}"            # builds the wheel and runs the suite
+tools_python="${TOOLS_PYTHON:-python3}"  # runs the tools (cibuildwheel 3 needs Python 3.11+)
 quiet() { grep -v "^WARNING: Location" || true; }
 
 echo "== tools"
-"$python" -m venv "$work/tools"
+"$tools_python" -m venv "$work/tools"
 tools="$work/tools/bin"
-"$tools/pip" install --quiet build twine check-wheel-contents auditwheel cibuildwheel \
+"$tools/pip" install --quiet build twine check-wheel-contents auditwheel "cibuildwheel>=3.1" \
     check-jsonschema 2>&1 | quiet
+"$python" -m venv "$work/builder"
+"$work/builder/bin/pip" install --quiet build 2>&1 | quiet
 
 echo "== sdist, then a wheel from the sdist"
 git -C "$repo" archive --format=tar HEAD | (mkdir "$work/src" && tar -x -C "$work/src")
-"$tools/python" -m build --outdir "$work/dist" "$work/src" 2>&1 | tail -2
+"$work/builder/bin/python" -m build --outdir "$work/dist" "$work/src" 2>&1 | tail -2
 sdist=("$work"/dist/*.tar.gz)
 wheel=("$work"/dist/*.whl)
 
