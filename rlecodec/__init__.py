@@ -11,6 +11,13 @@ with the GIL released.
 '1 3 10 2'
 """
 
+try:
+    from . import _codec  # noqa: F401
+except ImportError as err:  # the source tree, or a build that did not compile
+    raise ImportError(
+        "rlecodec's compiled extension (rlecodec._codec) is missing: install the package "
+        "with `pip install .` and import it from outside the source folder") from err
+
 from . import coco
 from ._classes import decode_classes, decode_instances, encode_classes
 from ._decode import decode, decode_many
