@@ -10,8 +10,10 @@ convert it to another variant, or write one from .npy masks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import threading
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -94,12 +96,15 @@ def assemble(group: list[Row], shape: tuple[int, int], args: Any,
                           last_wins=args.last_wins, **opts)
 
 
-def save_atomically(path: str, array: npt.NDArray[Any]) -> None:
-    """Write to a temporary name in the same folder, then rename: never a truncated file."""
-    tmp = f"{path}.tmp-{os.getpid()}-{id(array)}"
+@contextlib.contextmanager
+def atomic_file(path: str, mode: str, **kwargs: Any) -> Iterator[Any]:
+    """A file written under a temporary name in the same folder and renamed to ``path``
+    only once complete and synced: a crash or kill never leaves a truncated ``path``."""
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
+        with open(tmp, mode, **kwargs) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -107,6 +112,11 @@ def save_atomically(path: str, array: npt.NDArray[Any]) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def save_atomically(path: str, array: npt.NDArray[Any]) -> None:
+    with atomic_file(path, "wb") as handle:
+        np.save(handle, array)
 
 
 def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
@@ -210,26 +220,16 @@ def run_check(args: Any) -> int:
 
 
 def write_csv_atomically(path: str, header: list[str], rows: Iterator[list[Any]]) -> int:
-    """Write a CSV through a temporary name and a rename; return the number of rows."""
+    """Write a CSV through :func:`atomic_file`; return the number of rows."""
     import csv
 
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
     count = 0
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow(row)
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_file(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
     return count
 
 

@@ -1245,6 +1245,16 @@ cdef int check_runs(const int64_t *runs, Py_ssize_t n, int64_t base, ErrInfo *er
 
 
 # ------------------------------------------------------------------------------ bindings
+cdef object runbuf_to_array(const RunBuf *rb):
+    """A copy of the runs as a new ``(N, 2)`` int64 array."""
+    cdef int64_t[:, ::1] view
+    result = np.empty((rb.n, 2), dtype=np.int64)
+    if rb.n:
+        view = result
+        memcpy(&view[0, 0], rb.data, <size_t> rb.n * 2 * sizeof(int64_t))
+    return result
+
+
 cdef object runs_to_str(const RunBuf *rb, int64_t base, bint relative):
     cdef Py_ssize_t size = formatted_size(rb, base, relative)
     cdef object text = PyUnicode_New(size, 127)
@@ -1476,15 +1486,12 @@ cdef class EncodeBatch:
 
     def take_runs(self, Py_ssize_t i):
         """Item i's runs as an ``(N, 2)`` int64 array (0-based starts, lengths)."""
-        cdef int64_t[:, ::1] view
         if self.codes[i] != OK:
             raise MemoryError("rlecodec: out of memory while encoding")
-        result = np.empty((self.runs[i].n, 2), dtype=np.int64)
-        if self.runs[i].n:
-            view = result
-            memcpy(&view[0, 0], self.runs[i].data, <size_t> self.runs[i].n * 2 * sizeof(int64_t))
-        runbuf_free(&self.runs[i])
-        return result
+        try:
+            return runbuf_to_array(&self.runs[i])
+        finally:
+            runbuf_free(&self.runs[i])
 
     def result(self, Py_ssize_t i):
         cdef object text
@@ -1517,11 +1524,7 @@ def to_runs(object rle, int64_t base, bint relative, bint strict):
         if code != OK:
             err.code = code
             raise_error(&err, None)
-        result = np.empty((rb.n, 2), dtype=np.int64)
-        if rb.n:
-            view = result
-            memcpy(&view[0, 0], rb.data, <size_t> rb.n * 2 * sizeof(int64_t))
-        return result
+        return runbuf_to_array(&rb)
     finally:
         runbuf_free(&rb)
 
@@ -1671,10 +1674,6 @@ def coco_runs_from_counts(const int64_t[::1] counts):
     try:
         if code != OK:
             raise MemoryError("rlecodec: out of memory")
-        result = np.empty((rb.n, 2), dtype=np.int64)
-        if rb.n:
-            view = result
-            memcpy(&view[0, 0], rb.data, <size_t> rb.n * 2 * sizeof(int64_t))
-        return result
+        return runbuf_to_array(&rb)
     finally:
         runbuf_free(&rb)
