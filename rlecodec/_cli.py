@@ -133,8 +133,11 @@ def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
 def run_decode(args: Any) -> int:
     hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
     columns = read_columns(args.csv, hint)
+    has_classes = bool(columns.cls or columns.packed)
+    if args.layout is None:
+        args.layout = "channels" if has_classes else "union"
     rows = read_rows(args.csv, hint)
-    classes = class_order(args.csv, hint) if (columns.cls or columns.packed) else []
+    classes = class_order(args.csv, hint) if has_classes else []
     os.makedirs(args.out, exist_ok=True)
     written = skipped = 0
     bad: list[str] = []
@@ -372,8 +375,6 @@ def main(argv: list[str] | None = None) -> int:
                 raise CommandError("--workers must be at least 1")
             if args.value == int(args.value):
                 args.value = int(args.value)
-            if args.layout is None:
-                args.layout = "channels" if (args.class_col or _has_classes(args)) else "union"
             return run_decode(args)
         if args.command == "encode":
             return run_encode(args)
@@ -387,9 +388,3 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, TableError) as err:
         print(f"rlecodec: {err}", file=sys.stderr)
         return 2
-
-
-def _has_classes(args: Any) -> bool:
-    columns = read_columns(args.csv, dict(id_col=args.id_col, class_col=args.class_col,
-                                          rle_col=args.rle_col))
-    return bool(columns.cls or columns.packed)

@@ -29,22 +29,26 @@ def _prepare(masks: list[Any], threshold: Any) -> tuple[list[npt.NDArray[Any]], 
     return arrays, modes
 
 
+def _scan(masks: list[Any], threshold: Any, threads: int, order_f: bool, base: int,
+          relative: bool, keep_runs: bool) -> tuple[Any, int]:
+    """Scan every mask in ``threads`` threads; the batch holds the texts (or the runs)."""
+    arrays, modes = _prepare(masks, threshold)
+    batch = _codec.EncodeBatch(arrays, modes, order_f, base, relative, keep_runs)
+    run_ranges(batch.run, len(arrays), threads)
+    return batch, len(arrays)
+
+
 def _encode_all(masks: list[Any], order: str, base: int, relative: bool, threshold: Any,
                 threads: int) -> list[str]:
-    order_f = check_order(order)
-    base = check_base(base)
-    arrays, modes = _prepare(masks, threshold)
-    batch = _codec.EncodeBatch(arrays, modes, order_f, base, bool(relative))
-    run_ranges(batch.run, len(arrays), threads)
-    return [batch.result(i) for i in range(len(arrays))]
+    batch, n = _scan(masks, threshold, threads, check_order(order), check_base(base),
+                     bool(relative), False)
+    return [batch.result(i) for i in range(n)]
 
 
 def mask_runs(masks: list[Any], threshold: Any = None, threads: int = 1) -> list[npt.NDArray[Any]]:
     """The column-major runs of each mask as ``(N, 2)`` int64 arrays (no text)."""
-    arrays, modes = _prepare(masks, threshold)
-    batch = _codec.EncodeBatch(arrays, modes, True, 0, False, True)
-    run_ranges(batch.run, len(arrays), threads)
-    return [batch.take_runs(i) for i in range(len(arrays))]
+    batch, n = _scan(masks, threshold, threads, True, 0, False, True)
+    return [batch.take_runs(i) for i in range(n)]
 
 
 def encode(

@@ -9,8 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._errors import RLEError
-
-INT64_MAX = 2**63 - 1
+from ._options import INT64_MAX
 
 
 def _is_missing(rle: Any) -> bool:

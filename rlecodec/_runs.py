@@ -9,8 +9,8 @@ import numpy.typing as npt
 
 from . import _codec
 from ._errors import RLEError, describe
-from ._inputs import INT64_MAX, as_source
-from ._options import check_base
+from ._inputs import as_source
+from ._options import INT64_MAX, check_base
 
 
 def to_runs(rle: Any, *, base: int = 1, relative: bool = False,

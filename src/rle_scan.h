@@ -31,11 +31,9 @@ static __inline int rle_ctz64(uint64_t x) {
 #endif
     return (int)r;
 }
-static __inline int rle_ctz32(uint32_t x) { unsigned long r; _BitScanForward(&r, x); return (int)r; }
 #define RLE_INLINE static __inline
 #else
 #define rle_ctz64(x) __builtin_ctzll((unsigned long long)(x))
-#define rle_ctz32(x) __builtin_ctz((unsigned int)(x))
 #define RLE_INLINE static inline
 #endif
 
