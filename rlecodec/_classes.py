@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _codec
 from ._decode import decode
 from ._encode import encode
 from ._errors import RLEError
+from ._options import check_base, check_order
 
 
 def _class_items(rles: Any, classes: Sequence[Any] | None) -> tuple[list[Any], list[Any]]:
@@ -119,25 +121,91 @@ def decode_instances(rles: Sequence[Any], shape: tuple[int, int], *, layout: str
                           relative=relative, dtype=dtype, last_wins=last_wins, strict=strict)
 
 
+def _line_view(arr: npt.NDArray[Any], order_f: bool) -> npt.NDArray[Any]:
+    """``arr`` as ``V[g, p, q]`` (no copy): pixel lines along axis 1, numbered in ``order``;
+    axis 2 holds the channels of a stack (length 1 for a label map)."""
+    stack = arr if arr.ndim == 3 else arr[:, :, None]
+    return stack.transpose(1, 0, 2) if order_f else stack
+
+
+def _segments_by_key(arr: npt.NDArray[Any], order_f: bool, binary: bool) -> tuple[
+        npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(key, start, length) of every run, sorted by key then start, runs merged across
+    line ends.  The key is the channel of a stack or the label of a label map."""
+    view = _line_view(arr, order_f)
+    _, line_len, nchan = view.shape
+    segs = _codec.label_segments(view, binary)
+    line, start, length = segs[:, 0], segs[:, 1], segs[:, 2]
+    flat = (line // nchan) * line_len + start
+    if binary:
+        key: npt.NDArray[Any] = line % nchan
+    else:  # the raw bits, zero-extended, back to the label map's dtype
+        bits = segs[:, 3].astype(np.uint64).astype(f"u{arr.dtype.itemsize}")
+        key = bits.view(arr.dtype) if arr.dtype.kind != "b" else bits
+    by = np.lexsort((flat, key))
+    key, flat, length = key[by], flat[by], length[by]
+    if len(key) > 1:
+        joins = (key[1:] == key[:-1]) & (flat[1:] == flat[:-1] + length[:-1])
+        if joins.any():
+            heads = np.flatnonzero(np.concatenate(([True], ~joins)))
+            key, flat, length = key[heads], flat[heads], np.add.reduceat(length, heads)
+    return key, flat, length
+
+
 def encode_classes(array: Any, *, classes: Sequence[Any] | None = None, order: str = "F",
                    base: int = 1, relative: bool = False) -> dict[Any, str]:
     """Encode an ``(H, W, C)`` stack (class k = channel k, ids 1..C unless ``classes``) or
-    an ``(H, W)`` integer label map (one string per non-zero label present).
+    an ``(H, W)`` integer label map (one string per non-zero label present), in one pass
+    over the pixels.
+
+    Parameters
+    ----------
+    array : array_like
+        A stack of masks (foreground ``!= 0``) or a label map of bools or integers, in any
+        memory layout.
+    classes : sequence, optional
+        The keys of a stack's channels (default 1..C).
+    order, base, relative
+        As for :func:`encode`.
 
     Examples
     --------
     >>> import numpy as np, rlecodec
     >>> rlecodec.encode_classes(np.array([[1, 3], [1, 3]]))
     {1: '1 2', 3: '3 2'}
+    >>> rlecodec.encode_classes(np.ones((1, 2, 2), bool), classes=["a", "b"])
+    {'a': '1 2', 'b': '1 2'}
     """
+    order_f, base = check_order(order), check_base(base)
     arr = np.asarray(array)
-    opts: dict[str, Any] = dict(order=order, base=base, relative=relative)
     if arr.ndim == 3:
         keys = list(classes) if classes is not None else list(range(1, arr.shape[2] + 1))
         if len(keys) != arr.shape[2]:
             raise ValueError(f"{arr.shape[2]} channels but {len(keys)} classes")
-        return {key: encode(arr[:, :, k], **opts) for k, key in enumerate(keys)}
+        if arr.dtype.kind == "f":  # nonzero as a float (-0.0 is off): the scalar encoder
+            return {key: encode(arr[:, :, k], order=order, base=base, relative=relative)
+                    for k, key in enumerate(keys)}
+        texts = _texts_by_key(_native(arr), order_f, True, base, relative)
+        return {key: texts.get(k, "") for k, key in enumerate(keys)}
     if arr.ndim != 2 or arr.dtype.kind not in "biu":
         raise ValueError("expected an (H, W, C) stack or an (H, W) integer label map, got "
                          f"shape {arr.shape} of {arr.dtype}")
-    return {int(label): encode(arr == label, **opts) for label in np.unique(arr) if label}
+    return _texts_by_key(_native(arr), order_f, False, base, relative)
+
+
+def _native(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    if arr.dtype.kind not in "biu":
+        raise TypeError(f"masks must hold bools, integers or floats, got dtype {arr.dtype}")
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+
+
+def _texts_by_key(arr: npt.NDArray[Any], order_f: bool, binary: bool, base: int,
+                  relative: bool) -> dict[Any, str]:
+    key, flat, length = _segments_by_key(arr, order_f, binary)
+    if not len(key):
+        return {}
+    bounds = np.flatnonzero(key[1:] != key[:-1]) + 1
+    runs = np.stack((flat, length), axis=1)
+    heads = key[np.concatenate(([0], bounds))]
+    return {k.item(): _codec.from_runs(part, base, relative)
+            for k, part in zip(heads, np.split(runs, bounds), strict=True)}

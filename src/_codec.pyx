@@ -11,7 +11,7 @@ Everything is 64-bit: a pixel index or run length is ``int64_t``, a byte stride
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memcmp
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS, PyBUF_RECORDS_RO
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
@@ -31,6 +31,7 @@ cdef extern from "rle_scan.h" nogil:
     int rle_ctz64(uint64_t x)
     uint64_t rle_mask64(const uint8_t *p)
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
+    uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -1149,6 +1150,240 @@ cdef int scan_runs(Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
     return scan_along(g, fg, rb, layout)
 
 
+# ------------------------------------------------------------------------------ encode: labels
+# Several masks in one pass: the segments of equal non-zero value along the lines of a 3-D
+# integer array V[g, p, q] (line g * Q + q, position p).  A label map is V[g, p, 0] with the
+# label as value; a stack of binary channels is V[g, p, q] with channel q, value 1 where the
+# pixel is not zero ("binary").  Values are compared as raw bytes, so 8 bytes that match the
+# previous row (or the current value, along a line) are skipped 32 at a time.
+cdef inline uint64_t load_item(const char *p, int itemsize) noexcept nogil:
+    cdef uint16_t u16
+    cdef uint32_t u32
+    cdef uint64_t u64
+    if itemsize == 1:
+        return (<const uint8_t *> p)[0]
+    if itemsize == 2:
+        memcpy(&u16, p, 2)
+        return u16
+    if itemsize == 4:
+        memcpy(&u32, p, 4)
+        return u32
+    memcpy(&u64, p, 8)
+    return u64
+
+
+cdef inline void store_item(char *p, uint64_t v, int itemsize) noexcept nogil:
+    cdef uint16_t u16 = <uint16_t> v
+    cdef uint32_t u32 = <uint32_t> v
+    if itemsize == 1:
+        (<uint8_t *> p)[0] = <uint8_t> v
+    elif itemsize == 2:
+        memcpy(p, &u16, 2)
+    elif itemsize == 4:
+        memcpy(p, &u32, 4)
+    else:
+        memcpy(p, &v, 8)
+
+
+ctypedef struct LabelScan:
+    int itemsize
+    bint binary        # value = 1 where not zero, else the raw value
+    RunBuf *out        # per segment two pairs: (line, start), (length, value)
+
+
+cdef inline int emit_segment(const LabelScan *ls, int64_t line, int64_t start, int64_t end,
+                             uint64_t value) noexcept nogil:
+    if value == 0:
+        return OK
+    if runbuf_push(ls.out, line, start) != OK:
+        return E_NOMEM
+    return runbuf_push(ls.out, end - start, <int64_t> (1 if ls.binary else value))
+
+
+cdef inline int label_step(const LabelScan *ls, uint64_t v, char *state, int64_t *start,
+                           int64_t p, int64_t line) noexcept nogil:
+    """Pixel ``p`` of ``line`` holds ``v``; ``state`` holds the line's previous raw value."""
+    cdef uint64_t cur = load_item(state, ls.itemsize)
+    cdef int code = OK
+    if v == cur:
+        return OK
+    if not ls.binary or (v != 0) != (cur != 0):
+        code = emit_segment(ls, line, start[0], p, cur)
+        start[0] = p
+    store_item(state, v, ls.itemsize)
+    return code
+
+
+cdef inline void spread_item(char *pattern, const char *item, int itemsize) noexcept nogil:
+    """32 bytes of ``item`` repeated."""
+    cdef uint64_t word = load_item(item, itemsize) * (
+        1 if itemsize == 8 else 0x0000000100000001ULL if itemsize == 4 else
+        0x0001000100010001ULL if itemsize == 2 else 0x0101010101010101ULL)
+    memcpy(pattern, &word, 8)
+    memcpy(pattern + 8, &word, 8)
+    memcpy(pattern + 16, &word, 8)
+    memcpy(pattern + 24, &word, 8)
+
+
+cdef int label_lines(const LabelScan *ls, const char *ptr, int64_t G, int64_t P, int64_t Q,
+                     Py_ssize_t sg, Py_ssize_t sq) noexcept nogil:
+    """Lines whose pixels are adjacent in memory: one line at a time, 32 bytes compared with
+    the current value at once."""
+    cdef int64_t g, q, k, start
+    cdef int isz = ls.itemsize, per_block = 32 // ls.itemsize
+    cdef uint32_t diff
+    cdef const char *line
+    cdef char state[8]
+    cdef char pattern[32]
+    cdef int code
+    for g in range(G):
+        for q in range(Q):
+            line = ptr + g * sg + q * sq
+            memcpy(state, line, <size_t> isz)
+            spread_item(pattern, state, isz)
+            start = 0
+            k = 1
+            while k < P:
+                if k + per_block <= P:
+                    diff = rle_diff32(<const uint8_t *> (line + k * isz),
+                                      <const uint8_t *> pattern)
+                    if diff == 0:
+                        k += per_block
+                        continue
+                    k += rle_ctz64(diff) // isz
+                elif load_item(line + k * isz, isz) == load_item(state, isz):
+                    k += 1
+                    continue
+                code = label_step(ls, load_item(line + k * isz, isz), state, &start, k,
+                                  g * Q + q)
+                if code != OK:
+                    return code
+                spread_item(pattern, state, isz)
+                k += 1
+            code = emit_segment(ls, g * Q + q, start, P, load_item(state, isz))
+            if code != OK:
+                return code
+    return OK
+
+
+cdef int label_plane(const LabelScan *ls, const char *ptr, int64_t P, int64_t n,
+                     int64_t line0, char *state, int64_t *starts) noexcept nogil:
+    """A tile whose rows follow one another in memory (a C-ordered stack read row-major):
+    each byte is compared with the byte one row earlier, 32 at a time."""
+    cdef int isz = ls.itemsize, off
+    cdef Py_ssize_t nbytes = <Py_ssize_t> n * isz, x = nbytes, end = <Py_ssize_t> P * nbytes, b
+    cdef uint32_t diff, item_bits = (1U << isz) - 1
+    cdef int64_t i
+    cdef int code
+    while x < end:
+        if x + 32 <= end:
+            diff = rle_diff32(<const uint8_t *> (ptr + x), <const uint8_t *> (ptr + x - nbytes))
+        else:
+            diff = item_bits if memcmp(ptr + x, ptr + x - nbytes, <size_t> isz) else 0
+        while diff:
+            off = rle_ctz64(diff) // isz * isz
+            b = x + off
+            i = (b % nbytes) // isz
+            code = label_step(ls, load_item(ptr + b, isz), state + i * isz, &starts[i],
+                              b // nbytes, line0 + i)
+            if code != OK:
+                return code
+            diff &= ~(item_bits << off)
+        x += 32 if x + 32 <= end else isz
+    for i in range(n):
+        code = emit_segment(ls, line0 + i, starts[i], P, load_item(state + i * isz, isz))
+        if code != OK:
+            return code
+    return OK
+
+
+cdef int label_tile(const LabelScan *ls, const char *ptr, int64_t nb, int64_t P, int64_t Q,
+                    Py_ssize_t sg, Py_ssize_t sp, Py_ssize_t sq, int64_t line0,
+                    char *state, int64_t *starts) noexcept nogil:
+    """Lines g .. g+nb (times Q) walked together, one position p at a time, so memory is
+    read row by row.  When a row of the tile is contiguous, it is compared with the
+    previous row 32 bytes at a time and only the items that changed are visited."""
+    cdef int64_t n = nb * Q, g, q, i, p
+    cdef int isz = ls.itemsize, off
+    cdef bint contiguous = (Q == 1 or sq == isz) and (nb == 1 or sg == Q * isz)
+    cdef Py_ssize_t nbytes = <Py_ssize_t> n * isz, k
+    cdef uint32_t diff, item_bits = (1U << isz) - 1
+    cdef const char *row
+    cdef int code
+    for g in range(nb):
+        for q in range(Q):
+            memcpy(state + (g * Q + q) * isz, ptr + g * sg + q * sq, <size_t> isz)
+    for i in range(n):
+        starts[i] = 0
+    if contiguous and sp == nbytes:
+        return label_plane(ls, ptr, P, n, line0, state, starts)
+    for p in range(1, P):
+        row = ptr + p * sp
+        if contiguous:
+            k = 0
+            while k + 32 <= nbytes:
+                diff = rle_diff32(<const uint8_t *> (row + k), <const uint8_t *> (state + k))
+                while diff:
+                    off = rle_ctz64(diff) // isz * isz
+                    i = (k + off) // isz
+                    code = label_step(ls, load_item(row + i * isz, isz), state + i * isz,
+                                      &starts[i], p, line0 + i)
+                    if code != OK:
+                        return code
+                    diff &= ~(item_bits << off)
+                k += 32
+            for i in range(k // isz, n):
+                code = label_step(ls, load_item(row + i * isz, isz), state + i * isz,
+                                  &starts[i], p, line0 + i)
+                if code != OK:
+                    return code
+        else:
+            for g in range(nb):
+                for q in range(Q):
+                    i = g * Q + q
+                    code = label_step(ls, load_item(row + g * sg + q * sq, isz),
+                                      state + i * isz, &starts[i], p, line0 + i)
+                    if code != OK:
+                        return code
+    for i in range(n):
+        code = emit_segment(ls, line0 + i, starts[i], P, load_item(state + i * isz, isz))
+        if code != OK:
+            return code
+    return OK
+
+
+cdef int label_segments_scan(const LabelScan *ls, const char *ptr, int64_t G, int64_t P,
+                             int64_t Q, Py_ssize_t sg, Py_ssize_t sp,
+                             Py_ssize_t sq) noexcept nogil:
+    cdef int isz = ls.itemsize
+    cdef int64_t block, g0, nb
+    cdef char *state
+    cdef int64_t *starts
+    cdef int code = OK
+    if G == 0 or P == 0 or Q == 0:
+        return OK
+    if sp == isz:
+        return label_lines(ls, ptr, G, P, Q, sg, sq)
+    # Tiles of lines whose rows span ~256 bytes when the tile's rows are contiguous.
+    block = 1
+    if (Q == 1 or sq == isz) and sg == Q * isz:
+        block = 256 // (Q * isz) if Q * isz < 256 else 1
+    if block > G:
+        block = G
+    state = <char *> malloc(<size_t> (block * Q * isz))
+    starts = <int64_t *> malloc(<size_t> (block * Q) * sizeof(int64_t))
+    if state == NULL or starts == NULL:
+        code = E_NOMEM
+    g0 = 0
+    while code == OK and g0 < G:
+        nb = block if G - g0 >= block else G - g0
+        code = label_tile(ls, ptr + g0 * sg, nb, P, Q, sg, sp, sq, g0 * Q, state, starts)
+        g0 += nb
+    free(state)
+    free(starts)
+    return code
+
+
 # ------------------------------------------------------------------------------ format
 cdef const char *DIGIT_PAIRS = (
     b"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -1623,6 +1858,34 @@ cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out)
                 out[p] = <char> (c + 48)
             p += 1
     return p
+
+
+def label_segments(object view, bint binary):
+    """Segments of equal non-zero value along axis 1 of a 3-D integer buffer ``V[g, p, q]``
+    as an ``(N, 4)`` int64 array of (line ``g * Q + q``, start, length, value bits); value
+    is 1 with ``binary``.  Segments are grouped by tile, not sorted."""
+    cdef _Buffer buf = _Buffer(view, False)
+    cdef LabelScan ls
+    cdef RunBuf rb
+    cdef int code
+    if buf.view.ndim != 3 or buf.view.itemsize not in (1, 2, 4, 8):
+        raise ValueError("expected a 3-D buffer of 1, 2, 4 or 8-byte items")
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    ls.itemsize = <int> buf.view.itemsize
+    ls.binary = binary
+    ls.out = &rb
+    with nogil:
+        code = label_segments_scan(&ls, <const char *> buf.view.buf, buf.view.shape[0],
+                                   buf.view.shape[1], buf.view.shape[2], buf.view.strides[0],
+                                   buf.view.strides[1], buf.view.strides[2])
+    try:
+        if code != OK:
+            raise MemoryError("rlecodec: out of memory while encoding")
+        return runbuf_to_array(&rb).reshape(-1, 4)
+    finally:
+        runbuf_free(&rb)
 
 
 def coco_counts_from_string(const uint8_t[::1] text):

@@ -84,4 +84,26 @@ RLE_INLINE uint64_t rle_mask_tail(const uint8_t *p, ptrdiff_t n) {
     return m;
 }
 
+/* Bit k set iff a[k] != b[k], for the 32 bytes at a and b. */
+RLE_INLINE uint32_t rle_diff32(const uint8_t *a, const uint8_t *b) {
+#ifdef RLE_HAVE_SSE2
+    uint32_t lo = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)a), _mm_loadu_si128((const __m128i *)b)));
+    uint32_t hi = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+        _mm_loadu_si128((const __m128i *)(a + 16)), _mm_loadu_si128((const __m128i *)(b + 16))));
+    return ~(lo | (hi << 16));
+#else
+    uint64_t u, v;
+    uint32_t m = 0;
+    int k, j;
+    for (k = 0; k < 32; k += 8) {
+        memcpy(&u, a + k, 8);
+        memcpy(&v, b + k, 8);
+        if (u != v)
+            for (j = 0; j < 8; j++) m |= (uint32_t)(a[k + j] != b[k + j]) << (k + j);
+    }
+    return m;
+#endif
+}
+
 #endif /* RLE_SCAN_H */

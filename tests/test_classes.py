@@ -67,3 +67,88 @@ def test_encode_classes_round_trips():
     np.testing.assert_array_equal(back, labels)
     with pytest.raises(ValueError):
         rlecodec.encode_classes(np.zeros((2, 2), np.float32))
+
+
+def ref_encode_labels(labels, order="F", base=1, relative=False):
+    return {v.item(): ref_encode(labels == v, order, base, relative)
+            for v in np.unique(labels) if v}
+
+
+def label_maps(rng, h, w):
+    """Label maps with long runs, noise, and runs that cross line ends."""
+    blobs = np.zeros((h, w), np.int64)
+    blobs[h // 4: h - h // 5, : w // 2] = 3
+    blobs[: h // 2, w // 3:] = 7
+    yield blobs
+    yield rng.integers(0, 4, (h, w))
+    yield np.where(rng.random((h, w)) < 0.9, 0, rng.integers(1, 300, (h, w)))
+    yield np.full((h, w), 5)
+
+
+LABEL_DTYPES = [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.uint32, np.int64,
+                np.uint64]
+
+
+def layouts(a):
+    """The same label map in C order, F order, as a transposed view, a strided slice and
+    with negative strides."""
+    yield a
+    yield np.asfortranarray(a)
+    yield np.ascontiguousarray(a.T).T
+    wide = np.zeros((a.shape[0] * 2, a.shape[1] * 3), a.dtype)
+    wide[::2, ::3] = a
+    yield wide[::2, ::3]
+    yield np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 70), (70, 1), (9, 8), (33, 130), (300, 17)])
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_encode_label_maps_one_pass_matches_the_reference(shape, order):
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    for maps in label_maps(rng, *shape):
+        for dt in LABEL_DTYPES:
+            labels = (maps % 256 if np.dtype(dt).itemsize == 1 else maps).astype(dt)
+            want = ref_encode_labels(labels, order)
+            for view in layouts(labels):
+                assert rlecodec.encode_classes(view, order=order) == want, (dt, order)
+
+
+def test_encode_label_maps_signed_huge_and_bool_labels():
+    labels = np.array([[-1, -1, 0], [2**62, 0, -(2**63)]], np.int64)
+    got = rlecodec.encode_classes(labels)
+    assert got == ref_encode_labels(labels)
+    assert set(got) == {-(2**63), -1, 2**62} and all(type(k) is int for k in got)
+    big = np.array([[2**64 - 1, 0], [2**64 - 1, 1]], np.uint64)
+    assert rlecodec.encode_classes(big) == {1: "4 1", 2**64 - 1: "1 2"}
+    assert rlecodec.encode_classes(np.eye(3, dtype=bool)) == {1: "1 1 5 1 9 1"}
+    assert rlecodec.encode_classes(np.zeros((4, 0), np.uint8)) == {}
+    assert rlecodec.encode_classes(np.zeros((3, 3), ">i4") + 2) == {2: "1 9"}
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int16, np.uint64, np.float32])
+def test_encode_stacks_one_pass_matches_per_channel_reference(order, dtype):
+    rng = np.random.default_rng(3)
+    for h, w, c in [(1, 1, 1), (17, 23, 3), (64, 65, 4), (5, 300, 2), (200, 3, 5)]:
+        on = 1 if dtype is bool else 7
+        stack = (rng.random((h, w, c)) < rng.random(c)).astype(dtype) * on
+        stack[h // 2:, : w // 2, 0] = on  # runs across line ends
+        want = {k + 1: ref_encode(stack[:, :, k] != 0, order, 0, True) for k in range(c)}
+        channels_first = np.ascontiguousarray(stack.transpose(2, 0, 1)).transpose(1, 2, 0)
+        flipped = np.ascontiguousarray(stack[::-1, ::-1])[::-1, ::-1]  # negative strides
+        for view in (stack, np.asfortranarray(stack), channels_first, flipped):
+            assert rlecodec.encode_classes(view, order=order, base=0, relative=True) == want
+    # float stacks keep encode's float semantics: -0.0 is off
+    neg_zero = np.full((2, 2, 1), -0.0, np.float32)
+    assert rlecodec.encode_classes(neg_zero) == {1: ""}
+
+
+def test_encode_classes_rejects_bad_input():
+    with pytest.raises(ValueError, match="2 channels but 3 classes"):
+        rlecodec.encode_classes(np.zeros((2, 2, 2), np.uint8), classes=[1, 2, 3])
+    with pytest.raises(ValueError, match="order"):
+        rlecodec.encode_classes(np.zeros((2, 2), np.uint8), order="X")
+    with pytest.raises(ValueError, match="base"):
+        rlecodec.encode_classes(np.zeros((2, 2), np.uint8), base=2)
+    with pytest.raises(TypeError):
+        rlecodec.encode_classes(np.zeros((2, 2, 1), "U1"))

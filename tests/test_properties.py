@@ -75,3 +75,15 @@ def test_any_text_is_decoded_or_rejected_like_the_reference(parts, h, w, variant
         return
     assert expected is None, text
     np.testing.assert_array_equal(out, ref_decode_lenient(text, (h, w), order, base, relative))
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from(["u1", "i2", "u4", "i8"]),
+       st.sampled_from("FC"), st.booleans(), st.integers(0, 2**32 - 1))
+def test_encode_classes_label_maps_match_per_label_encoding(h, w, dt, order, transpose, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, (h, w)).astype(dt)
+    labels[rng.random((h, w)) < rng.random()] = 0
+    if transpose:
+        labels = np.ascontiguousarray(labels.T).T
+    want = {v.item(): ref_encode(labels == v, order) for v in np.unique(labels) if v}
+    assert rlecodec.encode_classes(labels, order=order) == want
