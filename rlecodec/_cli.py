@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import sys
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._classes import decode_classes, decode_instances
+from ._classes import decode_classes, decode_instances, encode_classes
 from ._decode import decode
 from ._encode import encode
 from ._errors import RLEError
@@ -97,16 +98,18 @@ def assemble(group: list[Row], shape: tuple[int, int], args: Any,
 
 
 @contextlib.contextmanager
-def atomic_file(path: str, mode: str, **kwargs: Any) -> Iterator[Any]:
+def atomic_file(path: str, mode: str, *, sync: bool = False, **kwargs: Any) -> Iterator[Any]:
     """A file written under a temporary name in the same folder and renamed to ``path``
-    only once complete and synced: a crash or kill never leaves a truncated ``path``."""
+    only once complete: a crash or kill of this process never leaves a truncated ``path``.
+    ``sync`` also flushes it to the disk first, so it survives a power loss."""
     folder, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         with open(tmp, mode, **kwargs) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -114,9 +117,26 @@ def atomic_file(path: str, mode: str, **kwargs: Any) -> Iterator[Any]:
         raise
 
 
-def save_atomically(path: str, array: npt.NDArray[Any]) -> None:
-    with atomic_file(path, "wb") as handle:
+def save_atomically(path: str, array: npt.NDArray[Any], sync: bool) -> None:
+    with atomic_file(path, "wb", sync=sync) as handle:
         np.save(handle, array)
+
+
+def is_complete_npy(path: str) -> bool:
+    """Whether ``path`` is a whole .npy file: a valid header and exactly the bytes it
+    announces (what a power loss after an unsynced rename can break)."""
+    try:
+        with open(path, "rb") as handle:
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(
+                               np.lib.format.read_magic(handle))
+            if read_header is None:  # a newer format: redo it rather than guess
+                return False
+            shape, _, dtype = read_header(handle)
+            expected = handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            return os.fstat(handle.fileno()).st_size == expected
+    except (OSError, ValueError, EOFError):
+        return False
 
 
 def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
@@ -144,7 +164,7 @@ def run_decode(args: Any) -> int:
 
     def work(group: list[Row]) -> str:
         path = os.path.join(args.out, output_name(group[0].image))
-        if not args.overwrite and os.path.exists(path):
+        if not args.overwrite and is_complete_npy(path):
             return "skipped"
         try:
             array = assemble(group, args.shape, args, classes)
@@ -152,7 +172,7 @@ def run_decode(args: Any) -> int:
             row = next((r for r in group if _row_fails(r, args)), group[0])
             raise RowError(f"{args.csv}:{row.line}: image {row.image!r}"
                            f"{'' if row.cls is None else f' class {row.cls!r}'}: {err}") from None
-        save_atomically(path, array)
+        save_atomically(path, array, args.fsync)
         return "written"
 
     groups = (g for g in group_by_image(rows, args.csv) if in_shard(g[0].image, args.shard))
@@ -236,33 +256,61 @@ def write_csv_atomically(path: str, header: list[str], rows: Iterator[list[Any]]
     return count
 
 
+MASK_SUFFIXES = (".npy", ".png")
+
+
+def load_mask(path: str) -> npt.NDArray[Any]:
+    """A mask file as an array: ``.npy`` as saved, ``.png`` through Pillow (the ``image``
+    extra): one-channel and palette images as 2-D arrays, RGB as an (H, W, 3) stack."""
+    if path.lower().endswith(".npy"):
+        try:
+            array: npt.NDArray[Any] = np.load(path)
+        except (OSError, ValueError, EOFError) as err:
+            raise CommandError(f"{path}: cannot read the array: {err}") from None
+        return array
+    try:
+        from PIL import Image
+    except ImportError:
+        raise CommandError(f"{path}: reading PNG masks needs Pillow: "
+                           "pip install 'rlecodec[image]'") from None
+    try:
+        with Image.open(path) as image:
+            if image.mode not in ("1", "L", "P", "I", "I;16", "RGB"):
+                raise CommandError(f"{path}: a {image.mode} image is not a mask (expected "
+                                   "one channel, a palette or RGB)")
+            return np.asarray(image)
+    except OSError as err:
+        raise CommandError(f"{path}: cannot read the image: {err}") from None
+
+
 def run_encode(args: Any) -> int:
     if not os.path.isdir(args.folder):
-        raise CommandError(f"{args.folder} is not a folder of .npy masks")
-    files = sorted(f for f in os.listdir(args.folder) if f.endswith(".npy"))
+        raise CommandError(f"{args.folder} is not a folder of .npy or .png masks")
+    files = sorted(f for f in os.listdir(args.folder) if f.lower().endswith(MASK_SUFFIXES))
     if not files:
-        raise CommandError(f"no .npy files in {args.folder}")
+        raise CommandError(f"no .npy or .png files in {args.folder}")
     opts = dict(order=args.order, base=args.base, relative=args.relative)
+    masks = (load_mask(os.path.join(args.folder, name)) for name in files)
+    first = next(masks)
+    classes = first.ndim == 3 or args.layout == "labels"
 
     def rows() -> Iterator[list[Any]]:
-        for name in progress(iter(files), args.quiet, "file"):
-            image = name[:-4] + args.suffix
-            mask = np.load(os.path.join(args.folder, name))
-            if mask.ndim == 3:  # (H, W, C) channels: one row per class 1..C
-                for k in range(mask.shape[2]):
-                    yield [image, k + 1, encode(mask[:, :, k], **opts)]
-            elif mask.ndim == 2 and args.layout == "labels":
-                for label in np.unique(mask):
-                    if label != 0:
-                        yield [image, int(label), encode(mask == label, **opts)]
-            elif mask.ndim == 2:
-                yield [image, encode(mask, **opts)]
-            else:
-                raise CommandError(f"{name}: expected a 2-D mask or (H, W, C) stack, "
-                                   f"got shape {mask.shape}")
+        for name, mask in zip(progress(iter(files), args.quiet, "file"),
+                              itertools.chain([first], masks), strict=True):
+            image = name.rsplit(".", 1)[0] + args.suffix
+            if mask.ndim not in (2, 3) or (mask.ndim == 3) != (first.ndim == 3):
+                raise CommandError(f"{name}: expected the shape of a "
+                                   f"{'stack' if first.ndim == 3 else '2-D mask'} like "
+                                   f"{files[0]}, got shape {mask.shape} (nothing was written)")
+            try:
+                if classes:  # one row per channel 1..C, or per label present
+                    for cls, text in encode_classes(mask, **opts).items():
+                        yield [image, cls, text]
+                else:
+                    yield [image, encode(mask, **opts)]
+            except (TypeError, ValueError) as err:
+                raise CommandError(f"{name}: {err} (nothing was written)") from None
 
-    first = np.load(os.path.join(args.folder, files[0]), mmap_mode="r")
-    classes = first.ndim == 3 or args.layout == "labels"
     header = ["ImageId", "ClassId", "EncodedPixels"] if classes else ["ImageId", "EncodedPixels"]
     count = write_csv_atomically(args.out, header, rows())
     if not args.quiet:
@@ -340,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="threads (default: every available core)")
     dec.add_argument("--shard", type=parse_shard, help="K/N: only images with hash %% N == K")
     dec.add_argument("--overwrite", action="store_true", help="redo files already written")
+    dec.add_argument("--fsync", action="store_true",
+                     help="flush every file to the disk before renaming it into place, so "
+                          "that written files survive a power loss (slower)")
     dec.add_argument("--skip-bad", action="store_true",
                      help="skip images with a bad row and list them at the end")
     dec.add_argument("--quiet", action="store_true")
@@ -353,8 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--to-base", type=int, choices=[0, 1], default=None)
     conv.add_argument("--to-relative", choices=["yes", "no"], default=None)
     conv.add_argument("--quiet", action="store_true")
-    enc = sub.add_parser("encode", help="write a CSV from a folder of .npy masks")
-    enc.add_argument("folder", help="folder of .npy masks: (H, W) or (H, W, C)")
+    enc = sub.add_parser("encode", help="write a CSV from a folder of .npy or .png masks")
+    enc.add_argument("folder", help="folder of .npy masks, (H, W) or (H, W, C), or .png "
+                                    "masks (needs the image extra: pip install "
+                                    "'rlecodec[image]')")
     enc.add_argument("--out", required=True, help="output CSV, e.g. submission.csv")
     enc.add_argument("--layout", choices=["union", "labels"], default="union",
                      help="for 2-D masks: one row of all non-zero pixels, or one row per "

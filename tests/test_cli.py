@@ -131,6 +131,22 @@ def test_rerun_skips_done_files_and_overwrite_redoes_them(severstal, tmp_path):
     assert not [p for p in out.iterdir() if ".tmp" in p.name]
 
 
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage", "header only"])
+def test_rerun_redoes_files_a_power_loss_left_incomplete(severstal, tmp_path, damage):
+    """Without --fsync a rename can reach the disk before the data; a re-run notices."""
+    path, truth = severstal
+    out = tmp_path / "o"
+    run("decode", path, "--shape", "20x30", "--out", out, "--quiet")
+    target = out / "img0.npy"
+    whole = target.read_bytes()
+    target.write_bytes({"empty": b"", "truncated": whole[:-7], "garbage": b"x" * len(whole),
+                        "header only": whole[:128]}[damage])
+    proc = run("decode", path, "--shape", "20x30", "--out", out, "--fsync")
+    assert "1 written, 3 already there" in proc.stderr
+    assert target.read_bytes() == whole
+    np.testing.assert_array_equal(np.load(target)[:, :, 0], truth["img0.jpg"][1])
+
+
 def test_shards_cover_every_image_once(tmp_path):
     ms = masks(4, 30)
     rows = [[f"im{k}", ref_encode(m)] for k, m in enumerate(ms)]
@@ -239,6 +255,56 @@ def test_encode_a_folder_of_masks(tmp_path):
     with open(tmp_path / "l.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[1:] == [["l", "2", ref_encode(labels == 2)], ["l", "5", ref_encode(labels == 5)]]
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_encode_png_masks(tmp_path):
+    image = pytest.importorskip("PIL.Image", reason="the image extra (Pillow) is not installed")
+    ms = masks(8, 2)
+    folder = tmp_path / "png"
+    folder.mkdir()
+    image.fromarray(ms[0] * 255).save(folder / "gray.png")                 # mode L
+    palette = image.fromarray(ms[1] * 3, mode="L").convert("P")
+    palette.save(folder / "palette.png")                                    # mode P
+    run("encode", folder, "--out", tmp_path / "sub.csv", "--quiet")
+    assert read_csv(tmp_path / "sub.csv")[1:] == [["gray", ref_encode(ms[0])],
+                                                   ["palette", ref_encode(ms[1])]]
+    rgb = tmp_path / "rgb"
+    rgb.mkdir()
+    stack = np.stack([ms[0], ms[1], ms[0] & ms[1]], axis=2) * 255
+    image.fromarray(stack.astype(np.uint8), mode="RGB").save(rgb / "c.png")
+    run("encode", rgb, "--out", tmp_path / "rgb.csv", "--quiet")
+    assert read_csv(tmp_path / "rgb.csv")[1:] == [["c", str(k + 1), ref_encode(stack[:, :, k])]
+                                                  for k in range(3)]
+    rgba = tmp_path / "rgba"
+    rgba.mkdir()
+    image.new("RGBA", (4, 4)).save(rgba / "x.png")
+    proc = run("encode", rgba, "--out", tmp_path / "rgba.csv", check=False)
+    assert proc.returncode == 2 and "RGBA image is not a mask" in proc.stderr
+    assert not (tmp_path / "rgba.csv").exists()
+
+
+def test_encode_refuses_mixed_shapes_and_writes_nothing(tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.zeros(SHAPE, np.uint8))
+    np.save(folder / "b.npy", np.zeros((*SHAPE, 2), np.uint8))
+    proc = run("encode", folder, "--out", tmp_path / "sub.csv", check=False)
+    assert proc.returncode == 2 and "b.npy" in proc.stderr and "nothing was written" in proc.stderr
+    assert not (tmp_path / "sub.csv").exists()
+    np.save(folder / "b.npy", np.zeros(SHAPE, np.float64) + np.nan)
+    np.save(folder / "c.npy", np.array([["x"]]))
+    proc = run("encode", folder, "--out", tmp_path / "sub.csv", check=False)
+    assert proc.returncode == 2 and "c.npy" in proc.stderr
+    assert not (tmp_path / "sub.csv").exists()
+    (folder / "c.npy").write_bytes(b"\x93NUMPY broken")
+    proc = run("encode", folder, "--out", tmp_path / "sub.csv", check=False)
+    assert proc.returncode == 2 and "c.npy: cannot read the array" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "sub.csv").exists()
 
 
 @pytest.mark.parametrize("to", [["--to-base", "0", "--to-relative", "yes"], ["--to-order", "C"]])
