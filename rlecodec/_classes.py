@@ -9,9 +9,10 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._decode import decode
+from ._decode import _decode_into, decode
 from ._encode import encode
 from ._errors import RLEError
+from ._inputs import as_source
 from ._options import check_base, check_order
 
 
@@ -32,12 +33,35 @@ def _class_key(k: Any) -> tuple[int, Any]:
     return (0, k) if isinstance(k, (int, np.integer)) else (1, str(k))
 
 
-def _union_into(view: npt.NDArray[Any], rle: Any, shape: tuple[int, int], value: Any,
-                first: bool, opts: dict[str, Any]) -> None:
-    if first:
-        decode(rle, out=view, value=value, **opts)
-    else:
-        view[decode(rle, shape, dtype=bool, **opts)] = value
+def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
+                    dtype: npt.DTypeLike, value: Any, opts: dict[str, Any]) -> npt.NDArray[Any]:
+    """Every row of every class written into one zeroed ``(H, W, C)`` stack in one batch:
+    only the runs are written, a class's rows are OR-ed, and nothing is written unless
+    every row is valid."""
+    h, w = shape
+    stack = np.zeros((h, w, len(keys)), np.dtype(dtype))
+    sources, slots, names = [], [], []
+    for k, item in enumerate(items):
+        rows = item if isinstance(item, list) else [item]
+        for n, rle in enumerate(rows):
+            names.append(f"class {keys[k]!r}" + (f" row {n}" if len(rows) > 1 else ""))
+            try:
+                sources.append(as_source(rle))
+            except RLEError as err:
+                raise RLEError(f"{names[-1]}: {err}", token=err.token,
+                               reason=err.reason) from None
+            slots.append(k)
+    try:
+        _decode_into(sources, shape, stack.transpose(2, 0, 1), threads=1, batch=True,
+                     slots=np.array(slots, np.int64), out_is_zero=True, dtype=dtype,
+                     value=value, **opts)
+    except RLEError as err:
+        if err.item is None:
+            raise
+        message = str(err).split(": ", 1)[1]  # without the batch's "item i: "
+        raise RLEError(f"{names[err.item]}: {message}", token=err.token,
+                       reason=err.reason) from None
+    return stack
 
 
 def decode_classes(
@@ -81,11 +105,7 @@ def decode_classes(
     keys, items = _class_items(rles, classes)
     opts: dict[str, Any] = dict(order=order, base=base, relative=relative, strict=strict)
     if layout == "channels":
-        stack = np.zeros((h, w, len(keys)), np.dtype(dtype))
-        for k, item in enumerate(items):
-            for n, rle in enumerate(item if isinstance(item, list) else [item]):
-                _union_into(stack[:, :, k], rle, (h, w), value, n == 0, opts)
-        return stack
+        return _stack_channels(keys, items, (h, w), dtype, value, opts)
     if layout != "labels":
         raise ValueError(f"layout must be 'channels' or 'labels', got {layout!r}")
     labels = np.zeros((h, w), np.dtype(dtype))

@@ -170,14 +170,18 @@ def decode_many(
 
 def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, order: str,
                  base: int, relative: bool, dtype: npt.DTypeLike, value: Any, strict: bool,
-                 threads: int, batch: bool) -> npt.NDArray[Any]:
-    """The one decoding path: one source into (H, W), or a batch into (N, H, W)."""
+                 threads: int, batch: bool, slots: npt.NDArray[np.int64] | None = None,
+                 out_is_zero: bool = False) -> npt.NDArray[Any]:
+    """The one decoding path: one source into (H, W), or a batch into (N, H, W).
+
+    ``slots`` sends item i to ``out[slots[i]]``; with ``out_is_zero`` (the caller made
+    ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed."""
     order_f = check_order(order)
     base = check_base(base)
     ndim = 3 if batch else 2
     if out is not None:
         out = _writable_out(out, ndim)
-        if batch and out.shape[0] != len(sources):
+        if batch and slots is None and out.shape[0] != len(sources):
             raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
         dt = check_output_dtype(out.dtype)
     else:
@@ -187,9 +191,9 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
     if out is None:
         target, zeroed = _fresh_output((len(sources), h, w) if batch else (h, w), dt)
     else:
-        target, zeroed = out, False
+        target, zeroed = out, out_is_zero
     kernel = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
-                                bool(strict), pattern, zeroed)
+                                bool(strict), pattern, zeroed, slots)
     if out is None:  # a fresh array: parse and write item by item
         run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources), threads)
     else:  # validate everything before the first write to `out`

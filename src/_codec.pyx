@@ -1537,12 +1537,22 @@ cdef class DecodeBatch:
     cdef uint64_t pattern
     cdef bint zeroed
     cdef Py_ssize_t s_item, s0, s1
+    cdef const int64_t[::1] slots
+    cdef bint has_slots
 
     def __cinit__(self, list items, object out, int64_t h, int64_t w, bint order_f,
-                  int64_t base, bint relative, bint strict, uint64_t pattern, bint zeroed):
-        """``zeroed``: ``out`` is known to be all zeros, so only the runs need writing."""
+                  int64_t base, bint relative, bint strict, uint64_t pattern, bint zeroed,
+                  object slots=None):
+        """``zeroed``: ``out`` is known to be all zeros, so only the runs need writing.
+        ``slots``: item i goes to ``out[slots[i]]`` (several items to one slot make their
+        union, with ``zeroed``); by default to ``out[i]``."""
         cdef Py_ssize_t i
         self.n = len(items)
+        self.has_slots = slots is not None
+        if self.has_slots:
+            self.slots = slots
+            if self.slots.shape[0] != self.n:
+                raise ValueError("one slot per item")
         self.keep = []
         self.sources = <Source *> malloc(<size_t> (self.n + 1) * sizeof(Source))
         self.runs = <RunBuf *> malloc(<size_t> (self.n + 1) * sizeof(RunBuf))
@@ -1569,6 +1579,10 @@ cdef class DecodeBatch:
             self.s_item = 0
             self.s0 = self.out.view.strides[0]
             self.s1 = self.out.view.strides[1]
+        if self.has_slots:
+            for i in range(self.n):
+                if not 0 <= self.slots[i] < (self.out.view.shape[0] if self.s_item else 1):
+                    raise ValueError("slot out of range")
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -1594,7 +1608,8 @@ cdef class DecodeBatch:
         cdef int code
         if self.h == 0 or self.w == 0:
             return OK
-        grid_init(&g, <char *> self.out.view.buf + i * self.s_item, self.h, self.w,
+        grid_init(&g, <char *> self.out.view.buf
+                  + (self.slots[i] if self.has_slots else i) * self.s_item, self.h, self.w,
                   self.s0, self.s1, <int> self.out.view.itemsize, self.order_f)
         code = write_runs(&self.runs[i], &g, self.pattern, not self.zeroed)
         runbuf_free(&self.runs[i])

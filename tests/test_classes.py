@@ -152,3 +152,27 @@ def test_encode_classes_rejects_bad_input():
         rlecodec.encode_classes(np.zeros((2, 2), np.uint8), base=2)
     with pytest.raises(TypeError):
         rlecodec.encode_classes(np.zeros((2, 2, 1), "U1"))
+
+
+def test_decode_classes_names_the_bad_class_and_row():
+    with pytest.raises(rlecodec.RLEError, match=r"class 2 row 1: token 1 \('x'\)") as err:
+        rlecodec.decode_classes({1: "1 2", 2: ["1 2", "3 x"]}, (4, 4))
+    assert err.value.token == 1 and err.value.reason == "not_a_number"
+    with pytest.raises(rlecodec.RLEError, match="class 'b': run 0 .* past the last pixel"):
+        rlecodec.decode_classes({"a": "1 2", "b": "9 99"}, (4, 4))
+    with pytest.raises(rlecodec.RLEError, match="class 2: odd number of tokens"):
+        rlecodec.decode_classes([None, "1", "1 2 3"], (4, 4))
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_channels_union_of_overlapping_rows_in_every_dtype(order):
+    rng = np.random.default_rng(11)
+    ms = [random_mask(rng, 33, 70) for _ in range(5)]
+    texts = [ref_encode(m, order) for m in ms]
+    for dtype, value in [(np.uint8, 255), (bool, True), (np.float32, 0.5), (np.int64, -3)]:
+        stack = rlecodec.decode_classes({1: texts[:3], 2: [texts[3]], 3: texts[3:]},
+                                        (33, 70), order=order, dtype=dtype, value=value)
+        assert stack.dtype == np.dtype(dtype) and stack.shape == (33, 70, 3)
+        for k, group in enumerate([ms[:3], ms[3:4], ms[3:]]):
+            want = np.where(np.any([m != 0 for m in group], axis=0), value, 0).astype(dtype)
+            np.testing.assert_array_equal(stack[:, :, k], want)
