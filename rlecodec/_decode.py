@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -57,12 +57,17 @@ def _fresh_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> tuple[npt.NDA
     return np.empty(shape, dtype), False
 
 
+Explain = Callable[[Any, "int | None"], RLEError]
+
+
 def _raise_first_error(batch: Any, sources: list[Any], base: int, shape: tuple[int, int],
-                       is_batch: bool) -> None:
+                       is_batch: bool, explain: Explain | None) -> None:
     try:
         batch.check(is_batch)
     except _codec.KernelError as err:
         item = err.item
+        if explain is not None:
+            raise explain(err, item) from None
         source = sources[item if item is not None else 0]
         raise describe(err, source, base=base, shape=shape, item=item) from None
 
@@ -171,11 +176,12 @@ def decode_many(
 def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, order: str,
                  base: int, relative: bool, dtype: npt.DTypeLike, value: Any, strict: bool,
                  threads: int, batch: bool, slots: npt.NDArray[np.int64] | None = None,
-                 out_is_zero: bool = False) -> npt.NDArray[Any]:
+                 out_is_zero: bool = False, explain: Explain | None = None) -> npt.NDArray[Any]:
     """The one decoding path: one source into (H, W), or a batch into (N, H, W).
 
     ``slots`` sends item i to ``out[slots[i]]``; with ``out_is_zero`` (the caller made
-    ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed."""
+    ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed.
+    ``explain(kernel_error, item)`` words errors for sources that are not Kaggle text."""
     order_f = check_order(order)
     base = check_base(base)
     ndim = 3 if batch else 2
@@ -198,7 +204,7 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
         run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources), threads)
     else:  # validate everything before the first write to `out`
         run_ranges(lambda i0, i1: kernel.process(i0, i1, True, False), len(sources), threads)
-        _raise_first_error(kernel, sources, base, (h, w), batch)
+        _raise_first_error(kernel, sources, base, (h, w), batch, explain)
         run_ranges(lambda i0, i1: kernel.process(i0, i1, False, True), len(sources), threads)
-    _raise_first_error(kernel, sources, base, (h, w), batch)
+    _raise_first_error(kernel, sources, base, (h, w), batch, explain)
     return target

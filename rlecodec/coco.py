@@ -25,12 +25,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
+from ._decode import _decode_into
 from ._decode import decode as _decode_kaggle
 from ._encode import encode as _encode_kaggle
 from ._encode import mask_runs
 from ._errors import RLEError
 from ._inputs import as_mask
-from ._options import check_shape
+from ._options import INT64_MAX, check_shape, resolve_threads
 from ._runs import from_runs, to_runs
 
 __all__ = ["area", "decode", "encode", "from_kaggle", "to_bbox", "to_kaggle"]
@@ -62,11 +63,6 @@ def _counts_from_runs(runs: npt.NDArray[np.int64], total: int) -> npt.NDArray[np
     return counts
 
 
-def _runs_from_counts(counts: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Foreground runs (0-based start, length) of counts, touching ones joined."""
-    return _codec.coco_runs_from_counts(np.ascontiguousarray(counts, np.int64))
-
-
 def _join_touching(runs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     if len(runs) < 2:
         return runs
@@ -88,35 +84,49 @@ def _size(obj: Any) -> tuple[int, int]:
     return check_shape(tuple(size))
 
 
-def _counts(obj: Any) -> npt.NDArray[np.int64]:
-    """The counts of a COCO RLE, checked: non-negative, summing to h * w."""
-    h, w = _size(obj)
+def _counts_data(obj: Any) -> tuple[tuple[int, int], bytes | npt.NDArray[np.int64]]:
+    """The size and the raw counts of a COCO RLE: compressed bytes or an int64 array."""
+    shape = _size(obj)
     raw = obj.get("counts") if isinstance(obj, dict) else None
     if isinstance(raw, str):
-        raw = raw.encode("ascii", "replace")
+        return shape, raw.encode("ascii", "replace")
     if isinstance(raw, (bytes, bytearray, memoryview)):
-        try:
-            counts = _codec.coco_counts_from_string(bytes(raw))
-        except _codec.KernelError as err:
-            reason, message = _STRING_ERRORS.get(err.reason, (err.reason, "count {token}: bad"))
-            raise RLEError(f"compressed counts: {message.format(token=err.token)} "
-                           f"(byte {err.offset})", token=err.token, reason=reason) from None
-    elif isinstance(raw, (list, tuple, np.ndarray)):
+        return shape, bytes(raw)
+    if isinstance(raw, (list, tuple, np.ndarray)):
         arr = np.asarray(raw)
         if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
             raise TypeError("uncompressed counts must be a flat list of integers")
-        counts = arr.astype(np.int64)
-        bad = np.flatnonzero(counts < 0)
-        if bad.size:
-            raise RLEError(f"count {int(bad[0])} is negative", token=int(bad[0]),
-                           reason="negative")
-    else:
-        raise TypeError(f"'counts' must be a compressed string or a list of ints, got {raw!r:.80}")
-    total = int(counts.sum()) if counts.size else 0
-    if total != h * w:
-        raise RLEError(f"counts sum to {total} but a {h}x{w} mask has {h * w} pixels",
-                       token=len(counts) - 1 if len(counts) else 0, reason="size_mismatch")
-    return counts
+        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and (arr > INT64_MAX).any():
+            k = int(np.flatnonzero(arr > INT64_MAX)[0])
+            raise RLEError(f"count {k} does not fit in 64 bits", token=k, reason="overflow")
+        return shape, np.ascontiguousarray(arr, np.int64)
+    raise TypeError(f"'counts' must be a compressed string or a list of ints, got {raw!r:.80}")
+
+
+def _explain(err: Any, shape: tuple[int, int], data: bytes | npt.NDArray[np.int64]) -> RLEError:
+    """The RLEError for a kernel's failure on ``data`` (the counts of a ``shape`` RLE)."""
+    h, w = shape
+    if err.reason == "size_mismatch":
+        counts = _codec.coco_counts_from_string(data) if isinstance(data, bytes) else data
+        return RLEError(f"counts sum to {sum(counts.tolist())} but a {h}x{w} mask has "
+                        f"{h * w} pixels", token=err.token, reason="size_mismatch")
+    if isinstance(data, bytes):
+        reason, message = _STRING_ERRORS.get(err.reason, (err.reason, "count {token}: bad"))
+        return RLEError(f"compressed counts: {message.format(token=err.token)} "
+                        f"(byte {err.offset})", token=err.token, reason=reason)
+    return RLEError(f"count {err.token} is negative", token=err.token, reason=err.reason)
+
+
+def _parsed(obj: Any) -> tuple[tuple[int, int], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Size, counts and foreground runs of a COCO RLE, checked: counts non-negative and
+    adding up to h * w."""
+    shape, data = _counts_data(obj)
+    try:
+        counts = _codec.coco_counts_from_string(data) if isinstance(data, bytes) else data
+        runs = _codec.coco_runs_from_counts(counts, shape[0] * shape[1])
+    except _codec.KernelError as err:
+        raise _explain(err, shape, data) from None
+    return shape, counts, runs
 
 
 def _pack(counts: npt.NDArray[np.int64], h: int, w: int, compressed: bool) -> dict[str, Any]:
@@ -147,8 +157,12 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
 
 
 def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
-           out: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
-    """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask (a list into ``(N, H, W)``).
+           out: npt.NDArray[Any] | None = None, threads: int | None = None) -> npt.NDArray[Any]:
+    """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask, or a list of RLEs of one
+    size into ``(N, H, W)`` (in ``threads`` threads, default every core).
+
+    The counts are parsed, checked (non-negative, adding up to h * w) and written in C;
+    on a malformed RLE nothing is written to ``out``.
 
     Examples
     --------
@@ -156,19 +170,30 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
     >>> coco.decode({"size": [2, 2], "counts": [1, 2, 1]}).tolist()
     [[0, 1], [1, 0]]
     """
-    if isinstance(obj, (list, tuple)):
-        if not obj:
-            raise ValueError("an empty list of COCO RLEs has no shape")
-        shape = _size(obj[0])
-        stack = np.zeros((len(obj), *shape), np.dtype(dtype)) if out is None else out
-        for i, item in enumerate(obj):
-            if _size(item) != shape:
-                raise ValueError(f"item {i} has size {_size(item)}, not {shape}")
-            decode(item, dtype=dtype, value=value, out=stack[i])
-        return stack
-    h, w = _size(obj)
-    runs = _runs_from_counts(_counts(obj))
-    return _decode_kaggle(runs, (h, w), base=0, dtype=dtype, value=value, out=out)
+    batch = isinstance(obj, (list, tuple))
+    items = list(obj) if batch else [obj]
+    if batch and not items:
+        raise ValueError("an empty list of COCO RLEs has no shape")
+    shape, sources, datas = None, [], []
+    for i, item in enumerate(items):
+        size, data = _counts_data(item)
+        if shape is not None and size != shape:
+            raise ValueError(f"item {i} has size {size}, not {shape}")
+        shape = size
+        sources.append(_codec.CocoCounts(data))
+        datas.append(data)
+    assert shape is not None
+
+    def explain(err: Any, item: int | None) -> RLEError:
+        error = _explain(err, shape, datas[item or 0])
+        if item is not None:
+            error = RLEError(f"item {item}: {error}", token=error.token, item=item,
+                             reason=error.reason)
+        return error
+
+    return _decode_into(sources, shape, out, "F", 0, False, dtype, value, True,
+                        threads=resolve_threads(threads, len(items)) if batch else 1,
+                        batch=batch, explain=explain)
 
 
 def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
@@ -210,14 +235,14 @@ def to_kaggle(obj: Any, *, order: str = "F", base: int = 1, relative: bool = Fal
     if order != "F":
         return _encode_kaggle(decode(obj, dtype=bool), order=order, base=base,
                               relative=relative)
-    return from_runs(_runs_from_counts(_counts(obj)), base=base, relative=relative)
+    return from_runs(_parsed(obj)[2], base=base, relative=relative)
 
 
 def area(obj: Any) -> Any:
     """Foreground pixels of a COCO RLE (an int), or of a list of them (an int64 array)."""
     if isinstance(obj, (list, tuple)):
         return np.array([area(o) for o in obj], np.int64)
-    return int(_counts(obj)[1::2].sum())
+    return int(_parsed(obj)[1][1::2].sum())
 
 
 def to_bbox(obj: Any) -> npt.NDArray[Any]:
@@ -225,8 +250,7 @@ def to_bbox(obj: Any) -> npt.NDArray[Any]:
     pycocotools' ``toBbox``; a list of RLEs gives an ``(N, 4)`` array."""
     if isinstance(obj, (list, tuple)):
         return np.array([to_bbox(o) for o in obj], np.float64).reshape(-1, 4)
-    h, _ = _size(obj)
-    runs = _runs_from_counts(_counts(obj))
+    (h, _), _, runs = _parsed(obj)
     if len(runs) == 0:
         return np.zeros(4, np.float64)
     first, last = runs[:, 0], runs[:, 0] + runs[:, 1] - 1

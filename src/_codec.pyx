@@ -47,6 +47,7 @@ cdef enum:
     E_ZERO_LENGTH = 8
     E_UNSORTED = 9
     E_OVERLAP = 10
+    E_SIZE = 11          # COCO counts that do not add up to h * w
 
 ERROR_NAMES = {
     E_NOMEM: "out_of_memory",
@@ -59,6 +60,7 @@ ERROR_NAMES = {
     E_ZERO_LENGTH: "zero_length",
     E_UNSORTED: "unsorted",
     E_OVERLAP: "overlap",
+    E_SIZE: "size_mismatch",
 }
 
 
@@ -408,6 +410,17 @@ cdef enum:
     SRC_EMPTY = 0
     SRC_TEXT = 1
     SRC_TOKENS = 2
+    SRC_COCO_TEXT = 3      # pycocotools' compressed counts
+    SRC_COCO_COUNTS = 4    # uncompressed counts, int64
+
+
+cdef class CocoCounts:
+    """The counts of one COCO RLE as a decoding source: compressed ``bytes`` or a 1-D
+    int64 array (background, foreground, background, ... from pixel 0, column-major)."""
+    cdef readonly object data
+
+    def __cinit__(self, object data):
+        self.data = data
 
 ctypedef struct Source:
     int kind
@@ -425,6 +438,20 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
     src.n = 0
     src.kind = SRC_EMPTY
     if rle is None:
+        return 0
+    if isinstance(rle, CocoCounts):
+        rle = (<CocoCounts> rle).data
+        if isinstance(rle, bytes):
+            src.text = <const uint8_t *> PyBytes_AS_STRING(rle)
+            src.kind = SRC_COCO_TEXT
+            src.n = PyBytes_GET_SIZE(rle)
+        else:
+            toks = rle
+            keep.append(toks)
+            src.kind = SRC_COCO_COUNTS
+            src.n = toks.shape[0]
+            if src.n:
+                src.tokens = &toks[0]
         return 0
     if isinstance(rle, str):
         # For ASCII text CPython hands out its own buffer here: no copy.
@@ -455,7 +482,55 @@ cdef int source_parse(const Source *src, Builder *b, ErrInfo *err) noexcept nogi
     if src.kind == SRC_TOKENS:
         err.code = runbuf_reserve(b.runs, src.n // 2 + 1)
         return err.code or parse_tokens(src.tokens, src.n, b, err)
+    if src.kind == SRC_COCO_TEXT or src.kind == SRC_COCO_COUNTS:
+        return coco_parse(src, b.runs, b.total, err)
     return OK
+
+
+cdef int coco_runs(const int64_t *counts, Py_ssize_t m, RunBuf *rb, int64_t total,
+                   ErrInfo *err) noexcept nogil:
+    """Foreground runs of COCO counts (empty ones dropped, touching ones joined); the
+    counts must be non-negative and add up to exactly ``total``."""
+    cdef Py_ssize_t i
+    cdef int64_t pos = 0, c
+    err.code = runbuf_reserve(rb, m // 2 + 1)
+    i = 0
+    while err.code == OK and i < m:
+        c = counts[i]
+        if c < 0:
+            err.code = E_NEGATIVE
+        elif c > total - pos:  # no overflow: 0 <= pos <= total
+            err.code = E_SIZE
+        elif i & 1 and c > 0:
+            err.code = runbuf_push_merged(rb, pos, c)
+        if err.code != OK:
+            err.token = i
+            err.offset = i
+            err.length = 1
+            return err.code
+        pos += c
+        i += 1
+    if err.code == OK and pos != total:
+        err.code = E_SIZE
+        err.token = m - 1 if m > 0 else 0
+        err.offset = err.token
+        err.length = 1
+    return err.code
+
+
+cdef int coco_parse(const Source *src, RunBuf *rb, int64_t total, ErrInfo *err) noexcept nogil:
+    cdef int64_t *counts
+    cdef Py_ssize_t m = 0
+    if src.kind == SRC_COCO_COUNTS:
+        return coco_runs(src.tokens, src.n, rb, total, err)
+    counts = <int64_t *> malloc(<size_t> (src.n + 1) * sizeof(int64_t))
+    if counts == NULL:
+        err.code = E_NOMEM
+        return E_NOMEM
+    if coco_decode_counts(src.text, src.n, counts, &m, err) == OK:
+        coco_runs(counts, m, rb, total, err)
+    free(counts)
+    return err.code
 
 
 # ------------------------------------------------------------------------------ layouts
@@ -1837,7 +1912,14 @@ cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssi
             count[0] = m
             return err.code
         if m > 2:
-            x += out[m - 2]
+            if x > 0 and out[m - 2] > INT64_MAX - x:
+                err.code = E_OVERFLOW
+                err.token = m
+                err.offset = start
+                err.length = p - start
+                count[0] = m
+                return err.code
+            x += out[m - 2]  # out[m - 2] >= 0, so only positive x can overflow
         if x < 0:
             err.code = E_NEGATIVE
             err.token = m
@@ -1930,28 +2012,19 @@ def coco_string_from_counts(const int64_t[::1] counts):
     return result
 
 
-def coco_runs_from_counts(const int64_t[::1] counts):
+def coco_runs_from_counts(const int64_t[::1] counts, int64_t total):
     """Foreground runs ``(N, 2)`` (0-based start, length) of COCO counts, empty runs dropped
-    and touching ones joined (counts are known non-negative)."""
-    cdef Py_ssize_t m = counts.shape[0], i
+    and touching ones joined (KernelError unless non-negative and adding up to ``total``)."""
     cdef RunBuf rb
-    cdef int64_t pos = 0
-    cdef int code = OK
-    cdef int64_t[:, ::1] view
+    cdef ErrInfo err
     rb.data = NULL
     rb.n = 0
     rb.cap = 0
     with nogil:
-        code = runbuf_reserve(&rb, m // 2 + 1)
-        i = 0
-        while code == OK and i < m:
-            if i & 1 and counts[i] > 0:
-                code = runbuf_push_merged(&rb, pos, counts[i])
-            pos += counts[i]
-            i += 1
+        coco_runs(&counts[0] if counts.shape[0] else NULL, counts.shape[0], &rb, total, &err)
     try:
-        if code != OK:
-            raise MemoryError("rlecodec: out of memory")
+        if err.code != OK:
+            raise_error(&err, None)
         return runbuf_to_array(&rb)
     finally:
         runbuf_free(&rb)

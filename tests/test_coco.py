@@ -5,7 +5,7 @@ import pytest
 from reference import random_mask, ref_encode
 
 import rlecodec
-from rlecodec import coco
+from rlecodec import _codec, coco
 
 pycoco = pytest.importorskip("pycocotools.mask")
 
@@ -117,3 +117,36 @@ def test_the_readme_example_runs(monkeypatch):
     block = re.search(r"## COCO RLE.*?```python\n(.*?)```", readme, re.S).group(1)
     monkeypatch.chdir(repo)
     exec(compile(block, "README.md", "exec"), {})
+
+
+def test_a_bad_item_of_a_batch_is_named_and_nothing_is_written():
+    ms = [m for m in masks() if m.shape == (33, 65)][:3]
+    rles = [pycoco.encode(np.asfortranarray(m)) for m in ms]
+    rles[1] = {"size": [33, 65], "counts": b"0\x7f"}
+    out = np.full((3, 33, 65), 7, np.uint8)
+    with pytest.raises(rlecodec.RLEError, match="item 1: compressed counts") as info:
+        coco.decode(rles, out=out)
+    assert (info.value.item, info.value.reason) == (1, "not_a_number")
+    assert (out == 7).all()
+    for threads in (1, 2):
+        np.testing.assert_array_equal(coco.decode(rles[:1] + rles[2:], threads=threads),
+                                      np.stack([ms[0], ms[2]]))
+
+
+def test_counts_that_overflow_64_bits_are_errors_not_wraparounds():
+    def enc(counts):
+        return _codec.coco_string_from_counts(np.array(counts, np.int64))
+
+    # A delta of 2**62 on top of a count of 2**62: 2**63 does not fit.
+    head = enc([1, 2**62, 1])
+    delta = enc([1, 0, 1, 2**62])[len(enc([1, 0, 1])):]
+    with pytest.raises(rlecodec.RLEError) as info:
+        coco.decode({"size": [2, 2], "counts": head + delta})
+    assert (info.value.token, info.value.reason) == (3, "overflow")
+    # Counts whose sum overflows int64 are a size mismatch, found without overflowing.
+    with pytest.raises(rlecodec.RLEError, match="sum to 13835058055282163712") as info:
+        coco.decode({"size": [2, 2], "counts": [2**62, 2**62, 2**62]})
+    assert info.value.reason == "size_mismatch"
+    with pytest.raises(rlecodec.RLEError) as info:
+        coco.decode({"size": [2, 2], "counts": np.array([2**64 - 1], np.uint64)})
+    assert info.value.reason == "overflow"
