@@ -433,42 +433,31 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
     """Point ``src`` at the bytes of ``rle``; the facade has already normalised its type."""
     cdef Py_ssize_t size = 0
     cdef const int64_t[::1] toks
+    cdef bint coco = isinstance(rle, CocoCounts)
     src.text = NULL
     src.tokens = NULL
     src.n = 0
     src.kind = SRC_EMPTY
     if rle is None:
         return 0
-    if isinstance(rle, CocoCounts):
+    if coco:
         rle = (<CocoCounts> rle).data
-        if isinstance(rle, bytes):
-            src.text = <const uint8_t *> PyBytes_AS_STRING(rle)
-            src.kind = SRC_COCO_TEXT
-            src.n = PyBytes_GET_SIZE(rle)
-        else:
-            toks = rle
-            keep.append(toks)
-            src.kind = SRC_COCO_COUNTS
-            src.n = toks.shape[0]
-            if src.n:
-                src.tokens = &toks[0]
-        return 0
     if isinstance(rle, str):
         # For ASCII text CPython hands out its own buffer here: no copy.
         src.text = <const uint8_t *> PyUnicode_AsUTF8AndSize(rle, &size)
-        src.kind = SRC_TEXT
         src.n = size
+        src.kind = SRC_TEXT
     elif isinstance(rle, bytes):
         src.text = <const uint8_t *> PyBytes_AS_STRING(rle)
-        src.kind = SRC_TEXT
         src.n = PyBytes_GET_SIZE(rle)
+        src.kind = SRC_COCO_TEXT if coco else SRC_TEXT
     else:
         toks = rle
         keep.append(toks)
-        src.kind = SRC_TOKENS
         src.n = toks.shape[0]
         if src.n:
             src.tokens = &toks[0]
+        src.kind = SRC_COCO_COUNTS if coco else SRC_TOKENS
     return 0
 
 
