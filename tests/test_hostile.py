@@ -39,7 +39,10 @@ def test_a_300mb_string_with_60_million_runs():
     assert int(np.count_nonzero(mask)) == n + 1
     assert flat[0] == 1 and flat[16 * n] == 1 and flat[16 * n - 1] == 0 and flat[1] == 0
     # The output (961 MB) plus the runs (16 bytes each): nothing the size of the mask again.
-    assert peak < (mask.nbytes + 16 * (n + 1)) // 1024 + 200_000, peak
+    # (Not under AddressSanitizer, whose redzones and quarantine of freed blocks inflate
+    # the peak; tools/sanitize.sh says so through RLECODEC_SANITIZERS.)
+    if not os.environ.get("RLECODEC_SANITIZERS"):
+        assert peak < (mask.nbytes + 16 * (n + 1)) // 1024 + 200_000, peak
     del mask, flat, text
 
 

@@ -30,7 +30,7 @@ asan="$(gcc -print-file-name=libasan.so)"
 ubsan="$(gcc -print-file-name=libubsan.so)"
 cd "$work"
 # CPython itself leaks by design at exit: leak checking is for tools/leaks, not here.
-LD_PRELOAD="$asan:$ubsan" \
+LD_PRELOAD="$asan:$ubsan" RLECODEC_SANITIZERS=1 \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     "$py" -m pytest -q -p no:cacheprovider --rootdir "$repo" "$repo/tests" \
