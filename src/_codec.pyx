@@ -32,6 +32,8 @@ cdef extern from "rle_scan.h" nogil:
     uint64_t rle_mask64(const uint8_t *p)
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
+    void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
+    void rle_fill64(uint8_t *dst, uint8_t value, Py_ssize_t n)
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -833,6 +835,81 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     return code
 
 
+# Column-major runs into a row-major byte mask through bit matrices: the runs of 64
+# columns are set as bits (64 pixels per word operation), each 64 x 64 block is
+# transposed in registers, and every row of the block is written as 64 bytes at once.
+# Blocks without a run are written as zeros without a transpose.
+cdef enum:
+    BITS_MAX_LINE = 131072     # the 64 column bitmaps stay within 1 MiB
+
+
+cdef inline void set_bits(uint64_t *col, int64_t i0, int64_t i1) noexcept nogil:
+    """Set bits i0 .. i1-1 of a bitmap."""
+    cdef int64_t w0 = i0 >> 6, w1 = (i1 - 1) >> 6, k
+    cdef uint64_t lo = ~(<uint64_t> 0) << (i0 & 63)
+    cdef uint64_t hi = ~(<uint64_t> 0) >> (63 - ((i1 - 1) & 63))
+    if w0 == w1:
+        col[w0] |= lo & hi
+        return
+    col[w0] |= lo
+    for k in range(w0 + 1, w1):
+        col[k] = ~(<uint64_t> 0)
+    col[w1] |= hi
+
+
+cdef int write_across_bits(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
+    """Write every pixel (runs and zeros) of a byte mask whose inner lines (L pixels) cut
+    across memory and whose outer lines are adjacent bytes (``s_out == 1``)."""
+    cdef int64_t L = g.L, M = g.M, nwords = (L + 63) // 64
+    cdef int64_t c0, cw, j, k, rg, row, rows, s, e, stop
+    cdef Py_ssize_t r = 0
+    cdef uint64_t t[64]
+    cdef uint64_t any_bits
+    cdef uint64_t *bits = <uint64_t *> malloc(<size_t> (64 * nwords) * sizeof(uint64_t))
+    cdef Cursor cur
+    cdef uint8_t *dst
+    if bits == NULL:
+        return E_NOMEM
+    memset(bits, 0, <size_t> (64 * nwords) * sizeof(uint64_t))
+    cur.o = 0
+    cur.first = 0
+    s = rb.data[0] if rb.n else 0
+    for c0 in range(0, M, 64):
+        cw = 64 if M - c0 >= 64 else M - c0
+        stop = (c0 + cw) * L
+        # The runs (or the rest of a run) in columns c0 .. c0+cw-1, as bits.
+        while r < rb.n and s < stop:
+            e = rb.data[2 * r] + rb.data[2 * r + 1]
+            while s < e and s < stop:
+                cursor_seek(&cur, s, L)
+                k = e - cur.first if e - cur.first < L else L
+                set_bits(bits + (cur.o - c0) * nwords, s - cur.first, k)
+                s = cur.first + k
+            if s >= e:
+                r += 1
+                if r < rb.n:
+                    s = rb.data[2 * r]
+        for rg in range(nwords):
+            any_bits = 0
+            for j in range(cw):
+                t[j] = bits[j * nwords + rg]
+                bits[j * nwords + rg] = 0
+                any_bits |= t[j]
+            rows = L - 64 * rg if L - 64 * rg < 64 else 64
+            dst = <uint8_t *> g.ptr + 64 * rg * g.s_in + c0
+            if any_bits == 0:
+                for row in range(rows):
+                    rle_fill64(dst + row * g.s_in, 0, cw)
+                continue
+            for j in range(cw, 64):
+                t[j] = 0
+            transpose64(t)  # t[row] bit j: pixel (64 * rg + row, c0 + j)
+            for row in range(rows):
+                rle_expand64(t[row], value, dst + row * g.s_in, cw)
+    free(bits)
+    return OK
+
+
 cdef void fill_pixels(const Grid *g, int64_t p0, int64_t p1, uint64_t pattern, int layout,
                       Cursor *cur) noexcept nogil:
     """Fill pixels [p0, p1) of the numbering, one piece per inner line unless flat.
@@ -871,7 +948,9 @@ cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeros) noe
             area += rb.data[2 * r + 1]
         if area >= SCATTER_MEAN_RUN * rb.n:
             return write_across(rb, g, pattern, zeros)
-        # Short runs (noise) are cheaper pixel by pixel than through the transpose.
+        # Short runs (noise): through bit matrices for bytes, else pixel by pixel.
+        if zeros and g.itemsize == 1 and g.s_out == 1 and g.L <= BITS_MAX_LINE:
+            return write_across_bits(rb, g, <uint8_t> pattern)
         if zeros:
             for i in range(g.L):
                 fill_across(g, i, 0, g.M, 0)

@@ -106,4 +106,42 @@ RLE_INLINE uint32_t rle_diff32(const uint8_t *a, const uint8_t *b) {
 #endif
 }
 
+/* A word whose byte k, as stored to memory, is 1 if bit k of b is set, else 0. */
+RLE_INLINE uint64_t rle_spread8(uint64_t b) {
+    uint64_t x = ((b & 0xFF) * 0x0101010101010101ULL) & 0x8040201008040201ULL;
+    x = rle_nonzero_bytes(x) >> 7;  /* numeric byte k = bit k */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+/* n <= 64 bytes of `value` at dst; the usual full 64 as eight fixed-size stores. */
+RLE_INLINE void rle_fill64(uint8_t *dst, uint8_t value, ptrdiff_t n) {
+    uint64_t w = 0x0101010101010101ULL * value;
+    if (n == 64) {
+        memcpy(dst, &w, 8); memcpy(dst + 8, &w, 8); memcpy(dst + 16, &w, 8);
+        memcpy(dst + 24, &w, 8); memcpy(dst + 32, &w, 8); memcpy(dst + 40, &w, 8);
+        memcpy(dst + 48, &w, 8); memcpy(dst + 56, &w, 8);
+    } else {
+        memset(dst, value, (size_t)n);
+    }
+}
+
+/* Pixels k = 0 .. n-1 (n <= 64) of a row as bytes: `value` where bit k of `bits` is set,
+   0 elsewhere. */
+RLE_INLINE void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, ptrdiff_t n) {
+    uint64_t w;
+    ptrdiff_t q;
+    if (bits == 0 || bits == ~(uint64_t)0) {
+        rle_fill64(dst, bits ? value : 0, n);
+        return;
+    }
+    for (q = 0; q + 8 <= n; q += 8) {
+        w = rle_spread8(bits >> q) * value;  /* bytes of 0 or 1 times value: no carries */
+        memcpy(dst + q, &w, 8);
+    }
+    for (; q < n; q++) dst[q] = ((bits >> q) & 1) ? value : 0;
+}
+
 #endif /* RLE_SCAN_H */

@@ -59,3 +59,26 @@ def test_decoder_paths_agree_on_dense_and_sparse_runs():
             np.testing.assert_array_equal(rlecodec.decode(text, (150, 170)), want)
             np.testing.assert_array_equal(rlecodec.decode(text, (150, 170), dtype=np.int32,
                                                           value=-3), want.astype(np.int32) * -3)
+
+
+@pytest.mark.parametrize("h,w", [(1, 1), (2, 300), (63, 65), (64, 64), (65, 63), (129, 200),
+                                 (300, 2)])
+def test_short_runs_into_row_major_bytes_through_bit_matrices(h, w):
+    """Noise-like column-major runs into a C-ordered byte output go through 64 x 64 bit
+    transposes: every block edge, any byte value, flipped and sliced outputs."""
+    rng = np.random.default_rng(h * 1000 + w)
+    for density in (0.05, 0.5, 0.95):
+        m = (rng.random((h, w)) < density).astype(np.uint8)
+        text = ref_encode(m)
+        for dtype, value in [(np.uint8, 255), (bool, True), (np.int8, -2)]:
+            want = np.where(m != 0, value, 0).astype(dtype)
+            np.testing.assert_array_equal(rlecodec.decode(text, (h, w), dtype=dtype,
+                                                          value=value), want)
+            flipped = np.full((h, w), 7, dtype)[::-1]            # negative row stride
+            rlecodec.decode(text, out=flipped, value=value)
+            np.testing.assert_array_equal(flipped, want)
+            wide = np.full((h, w + 5), 7, dtype)
+            rlecodec.decode(text, out=wide[:, 2:w + 2], value=value)   # rows wider than w
+            np.testing.assert_array_equal(wide[:, 2:w + 2], want)
+            sentinel = np.array(7).astype(dtype)
+            assert (wide[:, :2] == sentinel).all() and (wide[:, w + 2:] == sentinel).all()
