@@ -29,6 +29,7 @@ cdef extern from "<stdlib.h>" nogil:
 cdef extern from "rle_scan.h" nogil:
     uint64_t rle_load64(const uint8_t *p)
     int rle_ctz64(uint64_t x)
+    int rle_bitlen64(uint64_t x)
     uint64_t rle_mask64(const uint8_t *p)
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
@@ -2001,27 +2002,30 @@ cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssi
     return OK
 
 
+cdef enum:
+    COCO_MAX_CHARS = 13    # 64 bits and a sign, 5 bits per character
+
+
 cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out) noexcept nogil:
-    """Write the compressed string of ``m`` counts into ``out`` (room for 13 per count, or
-    NULL to only measure) and return its length."""
+    """Write the compressed string of ``m`` non-negative counts into ``out`` (room for
+    ``COCO_MAX_CHARS`` per count) and return its length.  Each count (a delta from the
+    count two before, after the third) is written 5 bits per character, lowest first, the
+    last character's bit 4 being the sign; the character count comes from the bit length,
+    so the two characters nearly every count needs are written without a branch."""
     cdef Py_ssize_t i, p = 0
     cdef int64_t x
-    cdef int c
-    cdef bint more
+    cdef int n, k
     for i in range(m):
         x = cnts[i]
         if i > 2:
-            x -= cnts[i - 2]
-        more = True
-        while more:
-            c = <int> (x & 0x1f)
-            x >>= 5  # arithmetic shift: negative deltas end in all ones
-            more = (x != -1) if (c & 0x10) else (x != 0)
-            if more:
-                c |= 0x20
-            if out != NULL:
-                out[p] = <char> (c + 48)
-            p += 1
+            x -= cnts[i - 2]  # both >= 0: no overflow
+        # Characters needed: the bits of x plus its sign, 5 to a character.
+        n = (rle_bitlen64(<uint64_t> (x ^ (x >> 63))) + 5) // 5
+        out[p] = <char> (48 + ((x & 0x1f) | (0x20 if n > 1 else 0)))
+        out[p + 1] = <char> (48 + (((x >> 5) & 0x1f) | (0x20 if n > 2 else 0)))
+        for k in range(2, n):
+            out[p + k] = <char> (48 + (((x >> (5 * k)) & 0x1f) | (0x20 if k < n - 1 else 0)))
+        p += n
     return p
 
 
@@ -2068,16 +2072,18 @@ def coco_counts_from_string(const uint8_t[::1] text):
 
 
 def coco_string_from_counts(const int64_t[::1] counts):
-    """The compressed COCO string of int64 counts, as bytes."""
+    """The compressed COCO string of non-negative int64 counts, as bytes."""
     cdef Py_ssize_t m = counts.shape[0], size
     cdef const int64_t *cnts = &counts[0] if m else NULL
-    with nogil:
-        size = coco_encode_counts(cnts, m, NULL)
-    result = PyBytes_FromStringAndSize(NULL, size)
-    cdef char *dst = PyBytes_AS_STRING(result)
-    with nogil:
-        coco_encode_counts(cnts, m, dst)
-    return result
+    cdef char *buf = <char *> malloc(<size_t> (m * COCO_MAX_CHARS + 2))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            size = coco_encode_counts(cnts, m, buf)
+        return PyBytes_FromStringAndSize(buf, size)
+    finally:
+        free(buf)
 
 
 def coco_runs_from_counts(const int64_t[::1] counts, int64_t total):

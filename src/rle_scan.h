@@ -37,6 +37,20 @@ static __inline int rle_ctz64(uint64_t x) {
 #define RLE_INLINE static inline
 #endif
 
+/* Bits needed for x >= 0 (0 for 0). */
+RLE_INLINE int rle_bitlen64(uint64_t x) {
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
+    unsigned long r;
+    return _BitScanReverse64(&r, x) ? (int)r + 1 : 0;
+#elif defined(_MSC_VER)
+    unsigned long r;
+    if (x >> 32) { _BitScanReverse(&r, (uint32_t)(x >> 32)); return (int)r + 33; }
+    return _BitScanReverse(&r, (uint32_t)x) ? (int)r + 1 : 0;
+#else
+    return x ? 64 - __builtin_clzll((unsigned long long)x) : 0;
+#endif
+}
+
 /* The 8 bytes at p as a word whose lowest byte is p[0], whatever the host byte order. */
 RLE_INLINE uint64_t rle_load64(const uint8_t *p) {
     uint64_t w;
