@@ -29,10 +29,10 @@ from ._decode import _decode_into
 from ._decode import decode as _decode_kaggle
 from ._encode import encode as _encode_kaggle
 from ._encode import mask_runs
-from ._errors import RLEError
-from ._inputs import as_mask
-from ._options import INT64_MAX, check_shape, resolve_threads
-from ._runs import from_runs, to_runs
+from ._errors import RLEError, describe
+from ._inputs import as_mask, as_source
+from ._options import INT64_MAX, check_base, check_shape, resolve_threads
+from ._runs import from_runs
 
 __all__ = ["area", "decode", "encode", "from_kaggle", "to_bbox", "to_kaggle"]
 
@@ -42,37 +42,6 @@ _STRING_ERRORS = {
     "negative": ("negative", "count {token} is negative"),
     "overflow": ("overflow", "count {token} does not fit in 64 bits"),
 }
-
-
-# ------------------------------------------------------------------------------ counts <-> runs
-def _counts_from_runs(runs: npt.NDArray[np.int64], total: int) -> npt.NDArray[np.int64]:
-    """Counts of sorted, disjoint, non-touching column-major runs (pycocotools' layout:
-    a trailing background count only when it is not zero)."""
-    n = len(runs)
-    if n == 0:
-        return np.array([total], np.int64)
-    starts, lengths = runs[:, 0], runs[:, 1]
-    ends = starts + lengths
-    tail = total - int(ends[-1])
-    counts = np.empty(2 * n + (tail > 0), np.int64)
-    counts[0] = starts[0]
-    counts[1:2 * n:2] = lengths
-    counts[2:2 * n:2] = starts[1:] - ends[:-1]
-    if tail:
-        counts[-1] = tail
-    return counts
-
-
-def _join_touching(runs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    if len(runs) < 2:
-        return runs
-    ends = runs[:, 0] + runs[:, 1]
-    new = np.concatenate([[True], runs[1:, 0] != ends[:-1]])
-    if new.all():
-        return runs
-    last = np.concatenate([new[1:], [True]])
-    starts = runs[new, 0]
-    return np.stack([starts, ends[last] - starts], axis=1)
 
 
 # ------------------------------------------------------------------------------ parsing objects
@@ -129,12 +98,6 @@ def _parsed(obj: Any) -> tuple[tuple[int, int], npt.NDArray[np.int64], npt.NDArr
     return shape, counts, runs
 
 
-def _pack(counts: npt.NDArray[np.int64], h: int, w: int, compressed: bool) -> dict[str, Any]:
-    if compressed:
-        return {"size": [h, w], "counts": _codec.coco_string_from_counts(counts)}
-    return {"size": [h, w], "counts": counts.tolist()}
-
-
 # ------------------------------------------------------------------------------ public API
 def encode(mask: Any, *, compressed: bool = True) -> Any:
     """Encode a 2-D mask (any dtype and layout; foreground ``!= 0``) as a COCO RLE, or an
@@ -152,8 +115,8 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
         return [encode(m, compressed=compressed) for m in arr]
     arr = as_mask(arr)
     h, w = arr.shape
-    runs = mask_runs([arr])[0]
-    return _pack(_counts_from_runs(runs, h * w), h, w, compressed)
+    counts = _codec.coco_from_runs(mask_runs([arr])[0], h * w, compressed)
+    return {"size": [h, w], "counts": counts if compressed else counts.tolist()}
 
 
 def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
@@ -211,16 +174,13 @@ def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: in
         mask = _decode_kaggle(text, (h, w), order=order, base=base, relative=relative,
                               dtype=bool)
         return encode(mask, compressed=compressed)  # type: ignore[no-any-return]
-    runs = _join_touching(to_runs(text, base=base, relative=relative))
-    if len(runs):
-        ends = runs[:, 0] + runs[:, 1]
-        if int(ends[-1]) > h * w:
-            # Find the token as the text counts it (touching runs were joined above).
-            raw = to_runs(text, base=base, relative=relative)
-            k = int(np.flatnonzero(raw[:, 0] + raw[:, 1] > h * w)[0])
-            raise RLEError(f"run {k} (token {2 * k}) ends past the last pixel of the "
-                           f"{h}x{w} mask ({h * w} pixels)", token=2 * k, reason="past_end")
-    return _pack(_counts_from_runs(runs, h * w), h, w, compressed)
+    base = check_base(base)
+    source = as_source(text)
+    try:
+        counts = _codec.kaggle_to_coco(source, h * w, base, bool(relative), bool(compressed))
+    except _codec.KernelError as err:
+        raise describe(err, source, base=base, shape=(h, w)) from None
+    return {"size": [h, w], "counts": counts if compressed else counts.tolist()}
 
 
 def to_kaggle(obj: Any, *, order: str = "F", base: int = 1, relative: bool = False) -> str:

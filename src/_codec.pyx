@@ -1898,26 +1898,33 @@ cdef class EncodeBatch:
         return text
 
 
-def to_runs(object rle, int64_t base, bint relative, bint strict):
-    """Parse ``rle`` into an ``(N, 2)`` int64 array of 0-based starts and lengths."""
+cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint relative,
+                    bint strict, bint faithful) except -1:
+    """Parse one input into ``rb`` (initialised empty here) with the GIL released; raise
+    KernelError if it is malformed (``rb`` is then the caller's to free)."""
     cdef Source src
-    cdef RunBuf rb
     cdef Builder b
     cdef ErrInfo err
     cdef list keep = []
     cdef int code
-    cdef int64_t[:, ::1] view
     rb.data = NULL
     rb.n = 0
     rb.cap = 0
     source_set(&src, rle, keep)
-    builder_init(&b, &rb, base, INT64_MAX, relative, strict, True)
+    builder_init(&b, rb, base, total, relative, strict, faithful)
     with nogil:
         code = source_parse(&src, &b, &err)
+    if code != OK:
+        err.code = code
+        raise_error(&err, None)
+    return 0
+
+
+def to_runs(object rle, int64_t base, bint relative, bint strict):
+    """Parse ``rle`` into an ``(N, 2)`` int64 array of 0-based starts and lengths."""
+    cdef RunBuf rb
     try:
-        if code != OK:
-            err.code = code
-            raise_error(&err, None)
+        parse_into(rle, &rb, base, INT64_MAX, relative, strict, True)
         return runbuf_to_array(&rb)
     finally:
         runbuf_free(&rb)
@@ -2069,6 +2076,71 @@ def coco_counts_from_string(const uint8_t[::1] text):
     if code != OK:
         raise_error(&err, None)
     return result[:m]
+
+
+cdef Py_ssize_t counts_of_runs(const RunBuf *rb, int64_t total, int64_t *counts) noexcept nogil:
+    """COCO counts (background first, a trailing background only when not empty) of sorted
+    runs that neither overlap nor touch, in a mask of ``total`` pixels; returns how many
+    (at most ``2 * rb.n + 1``)."""
+    cdef Py_ssize_t r, m = 0
+    cdef int64_t end = 0
+    for r in range(rb.n):
+        counts[m] = rb.data[2 * r] - end
+        counts[m + 1] = rb.data[2 * r + 1]
+        end = rb.data[2 * r] + rb.data[2 * r + 1]
+        m += 2
+    if m == 0 or end < total:
+        counts[m] = total - end
+        m += 1
+    return m
+
+
+cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed):
+    """The COCO counts of sorted, disjoint, non-touching runs: compressed ``bytes`` or an
+    int64 array."""
+    cdef Py_ssize_t m = 0, size = 0
+    cdef int64_t *counts = <int64_t *> malloc(<size_t> (2 * rb.n + 1) * sizeof(int64_t))
+    cdef char *text = NULL
+    cdef int64_t[::1] view
+    if counts == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            m = counts_of_runs(rb, total, counts)
+        if not compressed:
+            result = np.empty(m, dtype=np.int64)
+            view = result
+            memcpy(&view[0], counts, <size_t> m * sizeof(int64_t))
+            return result
+        text = <char *> malloc(<size_t> (m * COCO_MAX_CHARS + 2))
+        if text == NULL:
+            raise MemoryError()
+        with nogil:
+            size = coco_encode_counts(counts, m, text)
+        return PyBytes_FromStringAndSize(text, size)
+    finally:
+        free(counts)
+        free(text)
+
+
+def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
+    """COCO counts of an ``(N, 2)`` array of sorted, disjoint, non-touching runs."""
+    cdef RunBuf rb
+    rb.data = <int64_t *> &runs[0, 0] if runs.shape[0] else NULL
+    rb.n = runs.shape[0]
+    rb.cap = rb.n
+    return coco_from_runbuf(&rb, total, compressed)
+
+
+def kaggle_to_coco(object rle, int64_t total, int64_t base, bint relative, bint compressed):
+    """Kaggle text (column-major runs, checked strictly against a mask of ``total``
+    pixels) as COCO counts: compressed ``bytes``, or an int64 array."""
+    cdef RunBuf rb
+    try:
+        parse_into(rle, &rb, base, total, relative, True, False)
+        return coco_from_runbuf(&rb, total, compressed)
+    finally:
+        runbuf_free(&rb)
 
 
 def coco_string_from_counts(const int64_t[::1] counts):

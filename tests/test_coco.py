@@ -179,3 +179,23 @@ def reference_coco_string(counts):
             more = x != -1 if c & 0x10 else x != 0
             out.append(48 + (c | 0x20 if more else c))
     return out
+
+
+@pytest.mark.parametrize("base,relative", [(1, False), (0, False), (0, True), (1, True)])
+def test_from_kaggle_in_every_variant_matches_pycocotools(base, relative):
+    rng = np.random.default_rng(base * 2 + relative)
+    for _ in range(30):
+        m = random_mask(rng, int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+        text = ref_encode(m, "F", base, relative)
+        want = pycoco.encode(np.asfortranarray(m))
+        assert coco.from_kaggle(text, m.shape, base=base, relative=relative) == want
+        plain = coco.from_kaggle(text, m.shape, base=base, relative=relative,
+                                 compressed=False)
+        assert coco.encode(m, compressed=False) == plain
+    for bad, token, reason in [("1 x", 1, "not_a_number"), ("3 1 1 1", 2, "unsorted"),
+                               ("1 0", 0, "zero_length"), ("1 2 3", 2, "odd_token_count")]:
+        with pytest.raises(rlecodec.RLEError) as info:
+            coco.from_kaggle(bad, (4, 4))
+        assert (info.value.token, info.value.reason) == (token, reason), bad
+    assert coco.from_kaggle(None, (2, 3), compressed=False)["counts"] == [6]
+    assert coco.from_kaggle("1 6", (2, 3), compressed=False)["counts"] == [0, 6]
