@@ -797,6 +797,10 @@ cdef void sorted_segments_free(SortedSegments *s) noexcept nogil:
     runbuf_free(&s.segs)
 
 
+cdef enum:
+    ZERO_FIRST_BYTES = 1 << 19  # outputs up to this size are zeroed first (within L2)
+
+
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                       bint zeros) noexcept nogil:
     """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
@@ -808,6 +812,12 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     cdef const int64_t *seg
     cdef int code
     if not zeros:
+        return sweep_runs(rb, g, pattern, NULL)
+    if g.L * g.M * g.itemsize <= ZERO_FIRST_BYTES:
+        # Small enough to stay in cache: zero it all, then fill the segments as the sweep
+        # closes them (no sorting by line, no gap fills).
+        for i in range(g.L):
+            fill_across(g, i, 0, g.M, 0)
         return sweep_runs(rb, g, pattern, NULL)
     code = transpose_sorted(rb, g, g.L, &st)
     if code == OK:
