@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._decode import _decode_into, decode
+from ._decode import _decode_into
 from ._encode import encode
 from ._errors import RLEError
 from ._inputs import as_source
@@ -33,13 +33,8 @@ def _class_key(k: Any) -> tuple[int, Any]:
     return (0, k) if isinstance(k, (int, np.integer)) else (1, str(k))
 
 
-def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
-                    dtype: npt.DTypeLike, value: Any, opts: dict[str, Any]) -> npt.NDArray[Any]:
-    """Every row of every class written into one zeroed ``(H, W, C)`` stack in one batch:
-    only the runs are written, a class's rows are OR-ed, and nothing is written unless
-    every row is valid."""
-    h, w = shape
-    stack = np.zeros((h, w, len(keys)), np.dtype(dtype))
+def _class_rows(keys: list[Any], items: list[Any]) -> tuple[list[Any], list[int], list[str]]:
+    """Every row of every class as a decoding source, its class index and its name."""
     sources, slots, names = [], [], []
     for k, item in enumerate(items):
         rows = item if isinstance(item, list) else [item]
@@ -51,17 +46,83 @@ def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
                 raise RLEError(f"{names[-1]}: {err}", token=err.token,
                                reason=err.reason) from None
             slots.append(k)
+    return sources, slots, names
+
+
+def _write_rows(sources: list[Any], slots: list[int], names: list[str], out: npt.NDArray[Any],
+                shape: tuple[int, int], value: Any, opts: dict[str, Any]) -> None:
+    """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first;
+    errors name the class and row."""
     try:
-        _decode_into(sources, shape, stack.transpose(2, 0, 1), threads=1, batch=True,
-                     slots=np.array(slots, np.int64), out_is_zero=True, dtype=dtype,
-                     value=value, **opts)
+        _decode_into(sources, shape, out, threads=1, batch=True, slots=np.array(slots, np.int64),
+                     out_is_zero=True, dtype=out.dtype, value=value, **opts)
     except RLEError as err:
         if err.item is None:
             raise
         message = str(err).split(": ", 1)[1]  # without the batch's "item i: "
         raise RLEError(f"{names[err.item]}: {message}", token=err.token,
                        reason=err.reason) from None
+
+
+def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
+                    dtype: npt.DTypeLike, value: Any, opts: dict[str, Any]) -> npt.NDArray[Any]:
+    """Every row of every class written into one zeroed ``(H, W, C)`` stack in one batch:
+    only the runs are written, a class's rows are OR-ed, and nothing is written unless
+    every row is valid."""
+    stack = np.zeros((*shape, len(keys)), np.dtype(dtype))
+    sources, slots, names = _class_rows(keys, items)
+    _write_rows(sources, slots, names, stack.transpose(2, 0, 1), shape, value, opts)
     return stack
+
+
+def _first_overlap(sources: list[Any], slots: list[int],
+                   opts: dict[str, Any]) -> tuple[int, int] | None:
+    """The first two classes whose runs share a pixel, found in run space (no mask): each
+    class's rows merged, then all runs sorted by start; an overlap, if any, shows between
+    neighbours."""
+    base, relative = check_base(opts["base"]), bool(opts["relative"])
+    starts, ends, owners = [], [], []
+    for k in sorted(set(slots)):
+        runs = np.concatenate([_codec.to_runs(src, base, relative, False)
+                               for src, slot in zip(sources, slots, strict=True) if slot == k])
+        if not len(runs):
+            continue
+        runs = runs[np.argsort(runs[:, 0], kind="stable")]
+        end = np.maximum.accumulate(runs[:, 0] + runs[:, 1])  # a class's rows may overlap
+        head = np.concatenate(([True], runs[1:, 0] > end[:-1]))
+        starts.append(runs[head, 0])
+        ends.append(end[np.concatenate((head[1:], [True]))])
+        owners.append(np.full(len(starts[-1]), k))
+    if not starts:
+        return None
+    start, end, owner = (np.concatenate(a) for a in (starts, ends, owners))
+    order = np.argsort(start, kind="stable")
+    start, end, owner = start[order], end[order], owner[order]
+    clash = np.flatnonzero(start[1:] < end[:-1])
+    if not clash.size:
+        return None
+    i = int(clash[0])
+    return int(owner[i]), int(owner[i + 1])
+
+
+def _label_map(keys: list[Any], items: list[Any], shape: tuple[int, int], dtype: npt.DTypeLike,
+               last_wins: bool, opts: dict[str, Any]) -> npt.NDArray[Any]:
+    """Class ids in an ``(H, W)`` map, class by class (a later class overwrites with
+    ``last_wins``, else overlapping classes are an error, found in run space)."""
+    ids = [int(k) if isinstance(k, (int, np.integer)) else n + 1 for n, k in enumerate(keys)]
+    sources, slots, names = _class_rows(keys, items)
+    labels = np.zeros(shape, np.dtype(dtype))
+    for k, label in enumerate(ids):
+        mine = [i for i, slot in enumerate(slots) if slot == k]
+        if mine:
+            _write_rows([sources[i] for i in mine], [0] * len(mine), [names[i] for i in mine],
+                        labels[None], shape, label, opts)
+    if not last_wins and sources:
+        pair = _first_overlap(sources, slots, opts)
+        if pair is not None:
+            raise RLEError(f"class {keys[pair[1]]!r} overlaps class {keys[pair[0]]!r} "
+                           "(last_wins=True lets the later class overwrite)", reason="overlap")
+    return labels
 
 
 def decode_classes(
@@ -108,16 +169,7 @@ def decode_classes(
         return _stack_channels(keys, items, (h, w), dtype, value, opts)
     if layout != "labels":
         raise ValueError(f"layout must be 'channels' or 'labels', got {layout!r}")
-    labels = np.zeros((h, w), np.dtype(dtype))
-    ids = [int(k) if isinstance(k, (int, np.integer)) else n + 1 for n, k in enumerate(keys)]
-    for key, label, item in zip(keys, ids, items, strict=True):
-        for rle in item if isinstance(item, list) else [item]:
-            mask = decode(rle, (h, w), dtype=bool, **opts)
-            if not last_wins and labels[mask].any():
-                raise RLEError(f"class {key!r} overlaps an earlier class (last_wins=True "
-                               "lets it overwrite)", reason="overlap")
-            labels[mask] = label
-    return labels
+    return _label_map(keys, items, (h, w), dtype, last_wins, opts)
 
 
 def decode_instances(rles: Sequence[Any], shape: tuple[int, int], *, layout: str = "union",

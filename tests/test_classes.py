@@ -176,3 +176,32 @@ def test_channels_union_of_overlapping_rows_in_every_dtype(order):
         for k, group in enumerate([ms[:3], ms[3:4], ms[3:]]):
             want = np.where(np.any([m != 0 for m in group], axis=0), value, 0).astype(dtype)
             np.testing.assert_array_equal(stack[:, :, k], want)
+
+
+def test_label_maps_from_overlapping_rows_of_one_class_and_overlaps_between_classes():
+    rng = np.random.default_rng(21)
+    a, b, c = (random_mask(rng, 30, 40) for _ in range(3))
+    b[a != 0] = 0                          # class 2 is disjoint from class 1 ...
+    c[(a != 0) | (b != 0)] = 0             # ... and class 5 from both
+    rows = {1: [ref_encode(a), ref_encode(a[:, ::-1] & a)], 2: ref_encode(b), 5: ref_encode(c)}
+    labels = rlecodec.decode_classes(rows, (30, 40), layout="labels")
+    want = np.zeros((30, 40), np.uint8)
+    want[a != 0], want[b != 0], want[c != 0] = 1, 2, 5
+    np.testing.assert_array_equal(labels, want)
+    # One long run of class 1 over a short run of class 3 that is not its neighbour.
+    clash = {1: "1 100", 2: None, 3: "50 2", 4: "200 5"}
+    with pytest.raises(rlecodec.RLEError, match="class 3 overlaps class 1") as info:
+        rlecodec.decode_classes(clash, (20, 20), layout="labels")
+    assert info.value.reason == "overlap"
+    last = rlecodec.decode_classes(clash, (20, 20), layout="labels", last_wins=True)
+    flat = last.ravel(order="F")
+    assert (flat[:49] == 1).all() and (flat[49:51] == 3).all() and (flat[51:100] == 1).all()
+    assert (flat[199:204] == 4).all() and (flat[100:199] == 0).all()
+    # Unsorted, self-overlapping rows are fine when lenient.
+    lenient = rlecodec.decode_classes({1: "10 5 1 3 12 4", 2: "30 2"}, (8, 8),
+                                      layout="labels", strict=False)
+    assert (lenient.ravel(order="F")[[0, 2, 9, 14, 29, 30]] == [1, 1, 1, 1, 2, 2]).all()
+    assert lenient.ravel(order="F")[[3, 8, 15, 28, 31]].tolist() == [0, 0, 0, 0, 0]
+    with pytest.raises(rlecodec.RLEError, match="class 2 overlaps class 1"):
+        rlecodec.decode_classes({1: "10 5 1 3", 2: "12 1"}, (8, 8), layout="labels",
+                                strict=False)
