@@ -69,6 +69,25 @@ RLE_INLINE uint64_t rle_nonzero_bytes(uint64_t w) {
     return (((w & RLE_LO7) + RLE_LO7) | w) & RLE_HI;
 }
 
+/* Whether any of the 64 bytes at p is non-zero (one test for a whole block of pixels). */
+RLE_INLINE int rle_any64(const uint8_t *p) {
+#ifdef RLE_HAVE_SSE2
+    __m128i x = _mm_or_si128(_mm_or_si128(_mm_loadu_si128((const __m128i *)p),
+                                          _mm_loadu_si128((const __m128i *)(p + 16))),
+                             _mm_or_si128(_mm_loadu_si128((const __m128i *)(p + 32)),
+                                          _mm_loadu_si128((const __m128i *)(p + 48))));
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) != 0xFFFF;
+#else
+    uint64_t w, x = 0;
+    int k;
+    for (k = 0; k < 64; k += 8) {
+        memcpy(&w, p + k, 8);
+        x |= w;
+    }
+    return x != 0;
+#endif
+}
+
 /* Bit k set iff p[k] != 0, for the 64 bytes at p. */
 RLE_INLINE uint64_t rle_mask64(const uint8_t *p) {
 #ifdef RLE_HAVE_SSE2

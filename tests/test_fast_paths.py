@@ -82,3 +82,16 @@ def test_short_runs_into_row_major_bytes_through_bit_matrices(h, w):
             np.testing.assert_array_equal(wide[:, 2:w + 2], want)
             sentinel = np.array(7).astype(dtype)
             assert (wide[:, :2] == sentinel).all() and (wide[:, w + 2:] == sentinel).all()
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_encode_skips_empty_64_pixel_blocks_without_losing_edges(order):
+    """Runs that end or start exactly at a 64-pixel block edge, next to empty blocks."""
+    n = 64 * 5
+    for start, stop in [(0, 64), (63, 64), (64, 65), (64, 128), (127, 129), (0, 1),
+                        (n - 1, n), (n - 64, n), (100, 300)]:
+        line = np.zeros(n, np.uint8)
+        line[start:stop] = 3
+        for m in (line[None, :], line[:, None], np.tile(line, (3, 1)), np.tile(line, (3, 1)).T):
+            m = np.ascontiguousarray(m) if order == "C" else np.asfortranarray(m)
+            assert rlecodec.encode(m, order=order) == ref_encode(m, order), (start, stop)
