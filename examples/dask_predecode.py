@@ -54,8 +54,9 @@ def decode_image(item: tuple[str, dict[str, list[str]]], shape: tuple[int, int],
 
 
 def predecode(csv_path: str, shape: tuple[int, int], out_dir: str, client: Any,
-              partitions: int | None = None) -> list[str]:
-    """Decode every image of ``csv_path`` into ``out_dir`` on ``client``'s cluster."""
+              partitions: int | None = None, timeout: float | None = None) -> list[str]:
+    """Decode every image of ``csv_path`` into ``out_dir`` on ``client``'s cluster
+    (waiting at most ``timeout`` seconds for the result)."""
     import dask.bag as db
 
     items = images_of(csv_path)
@@ -63,8 +64,8 @@ def predecode(csv_path: str, shape: tuple[int, int], out_dir: str, client: Any,
     os.makedirs(out_dir, exist_ok=True)
     partitions = partitions or max(1, min(len(items), 4 * _cores(client)))
     bag = db.from_sequence(items, npartitions=partitions)
-    return list(client.compute(bag.map(decode_image, shape=shape, classes=classes,
-                                       out_dir=out_dir)).result())
+    job = client.compute(bag.map(decode_image, shape=shape, classes=classes, out_dir=out_dir))
+    return list(job.result(timeout=timeout))
 
 
 def _class_key(cls: str) -> tuple[int, int, str]:

@@ -39,7 +39,7 @@ def test_dask_example_decodes_the_sample_on_a_local_cluster(tmp_path):
             distributed.Client(cluster) as client:
         client.upload_file(str(EXAMPLES / "dask_predecode.py"))  # the workers import it too
         paths = example.predecode(str(sample), SHAPE, str(tmp_path / "masks"), client,
-                                  partitions=7)
+                                  partitions=7, timeout=300)  # a stuck cluster fails, not hangs
     assert len(paths) == len(truth) == len(list((tmp_path / "masks").iterdir()))
     for image, stack in truth.items():
         got = np.load(tmp_path / "masks" / (image.rsplit(".", 1)[0] + ".npy"))
