@@ -1,5 +1,6 @@
 """Fuzz every parsing entry point of rlecodec with atheris (libFuzzer for Python):
-Kaggle text (decode, to_runs, from_runs) in every option, and COCO compressed counts.
+Kaggle text (decode, to_runs, from_runs, coco.from_kaggle) in every option, COCO compressed
+counts, and encode_classes on label maps and stacks made of the input bytes.
 
     pip install atheris
     python fuzz/fuzz_rle.py -runs=200000 fuzz/corpus          # or -max_total_time=600
@@ -45,12 +46,25 @@ def check_one(data: bytes) -> None:
         assert (out == 7).all(), "a rejected input changed out"
         assert isinstance(err.token, int) and err.token >= 0 and err.reason, err
         check_coco(shape, raw)
+        check_labels(shape, raw, opts)
+        if strict and opts["order"] == "F":
+            try:
+                rlecodec.coco.from_kaggle(text, shape, base=opts["base"],
+                                          relative=opts["relative"])
+            except rlecodec.RLEError as again:
+                assert again.token == err.token, "from_kaggle blames another token"
+            else:
+                raise AssertionError("from_kaggle accepted text that decode rejects")
         return
     assert set(np.unique(out).tolist()) <= {0, 1}
     canonical = rlecodec.encode(out, **opts)
     again = rlecodec.decode(canonical, shape, **opts)
     assert np.array_equal(again, out), "encode(decode(text)) does not round-trip"
     check_coco(shape, raw)
+    check_labels(shape, raw, opts)
+    if strict and opts["order"] == "F":
+        assert rlecodec.coco.from_kaggle(text, shape, base=opts["base"],
+                                         relative=opts["relative"]) == rlecodec.coco.encode(out)
     runs = rlecodec.to_runs(text, base=opts["base"], relative=opts["relative"], strict=strict)
     if strict:
         assert int(runs[:, 1].sum()) == int(out.sum()), "to_runs disagrees with decode"
@@ -72,6 +86,24 @@ def check_coco(shape: tuple[int, int], raw: bytes) -> None:
     assert coco.area(obj) == int(out.sum())
     again = coco.decode(coco.encode(out))
     assert np.array_equal(again, out), "COCO decode/encode does not round-trip"
+
+
+def check_labels(shape: tuple[int, int], raw: bytes, opts: dict[str, object]) -> None:
+    """encode_classes on a label map and a stack made of the input bytes agrees with
+    encoding each label or channel on its own."""
+    h, w = shape
+    if not h * w:
+        return
+    flat = np.frombuffer((raw * (h * w // max(len(raw), 1) + 1))[: h * w] or bytes(h * w),
+                         np.uint8)
+    labels = (flat % 5).reshape(shape)
+    views = (labels, np.asfortranarray(labels), labels.astype(np.int16)[::-1][::-1])
+    want = {v: rlecodec.encode(labels == v, **opts) for v in range(1, 5) if (labels == v).any()}
+    for view in views:
+        assert rlecodec.encode_classes(view, **opts) == want, "encode_classes (labels)"
+    stack = np.stack([labels == v for v in range(1, 5)], axis=2)
+    texts = {v: rlecodec.encode(stack[:, :, v - 1], **opts) for v in range(1, 5)}
+    assert rlecodec.encode_classes(stack, **opts) == texts, "encode_classes (stack)"
 
 
 def _no_order(opts: dict[str, object]) -> dict[str, object]:
