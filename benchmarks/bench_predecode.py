@@ -30,7 +30,9 @@ import time
 
 import numpy as np
 from peers import numpy_snippet_decode
-from workloads import ellipses
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+import make_sample  # noqa: E402
 
 import rlecodec
 
@@ -38,21 +40,12 @@ SHAPE = (256, 1600)
 CLASSES = 4
 
 
-def make_csv(path: str, images: int, seed: int = 7) -> int:
-    """A Severstal-layout CSV (ImageId,ClassId,EncodedPixels), one row per defect class
-    present; returns the number of rows."""
-    rng = np.random.default_rng(seed)
-    rows = 0
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["ImageId", "ClassId", "EncodedPixels"])
-        for k in range(images):
-            classes = [c for c in range(1, CLASSES + 1) if rng.random() < 0.35]
-            for cls in classes or [int(rng.integers(1, CLASSES + 1))]:
-                mask = ellipses(*SHAPE, int(rng.integers(1, 4)), (5, 60), int(rng.integers(2**31)))
-                writer.writerow([f"{k:06d}.jpg", cls, rlecodec.encode(mask)])
-                rows += 1
-    return rows
+def make_csv(path: str, images: int) -> int:
+    """The shipped sample's generator (examples/make_sample.py) at ``images`` images;
+    returns the number of rows."""
+    make_sample.main(path, images=images)
+    with open(path, newline="") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
 
 
 def pandas_snippet(csv_path: str, out: str) -> None:

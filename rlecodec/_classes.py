@@ -11,8 +11,8 @@ import numpy.typing as npt
 from . import _codec
 from ._decode import _decode_into
 from ._encode import encode
-from ._errors import RLEError
-from ._inputs import as_source
+from ._errors import RLEError, describe
+from ._inputs import as_source, native_integers
 from ._options import check_base, check_order
 
 
@@ -53,15 +53,13 @@ def _write_rows(sources: list[Any], slots: list[int], names: list[str], out: npt
                 shape: tuple[int, int], value: Any, opts: dict[str, Any]) -> None:
     """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first;
     errors name the class and row."""
-    try:
-        _decode_into(sources, shape, out, threads=1, batch=True, slots=np.array(slots, np.int64),
-                     out_is_zero=True, dtype=out.dtype, value=value, **opts)
-    except RLEError as err:
-        if err.item is None:
-            raise
-        message = str(err).split(": ", 1)[1]  # without the batch's "item i: "
-        raise RLEError(f"{names[err.item]}: {message}", token=err.token,
-                       reason=err.reason) from None
+    def explain(err: Any, item: int | None) -> RLEError:
+        row = item or 0
+        error = describe(err, sources[row], base=check_base(opts["base"]), shape=shape)
+        return RLEError(f"{names[row]}: {error}", token=error.token, reason=error.reason)
+
+    _decode_into(sources, shape, out, threads=1, batch=True, slots=np.array(slots, np.int64),
+                 out_is_zero=True, dtype=out.dtype, value=value, explain=explain, **opts)
 
 
 def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
@@ -257,18 +255,12 @@ def encode_classes(array: Any, *, classes: Sequence[Any] | None = None, order: s
         if arr.dtype.kind == "f":  # nonzero as a float (-0.0 is off): the scalar encoder
             return {key: encode(arr[:, :, k], order=order, base=base, relative=relative)
                     for k, key in enumerate(keys)}
-        texts = _texts_by_key(_native(arr), order_f, True, base, relative)
+        texts = _texts_by_key(native_integers(arr), order_f, True, base, relative)
         return {key: texts.get(k, "") for k, key in enumerate(keys)}
     if arr.ndim != 2 or arr.dtype.kind not in "biu":
         raise ValueError("expected an (H, W, C) stack or an (H, W) integer label map, got "
                          f"shape {arr.shape} of {arr.dtype}")
-    return _texts_by_key(_native(arr), order_f, False, base, relative)
-
-
-def _native(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    if arr.dtype.kind not in "biu":
-        raise TypeError(f"masks must hold bools, integers or floats, got dtype {arr.dtype}")
-    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+    return _texts_by_key(native_integers(arr), order_f, False, base, relative)
 
 
 def _texts_by_key(arr: npt.NDArray[Any], order_f: bool, binary: bool, base: int,

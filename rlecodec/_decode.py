@@ -181,7 +181,8 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
 
     ``slots`` sends item i to ``out[slots[i]]``; with ``out_is_zero`` (the caller made
     ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed.
-    ``explain(kernel_error, item)`` words errors for sources that are not Kaggle text."""
+    ``explain(kernel_error, item)`` words errors instead of :func:`describe` (COCO sources,
+    rows named by their class)."""
     order_f = check_order(order)
     base = check_base(base)
     ndim = 3 if batch else 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,13 +57,18 @@ def _as_tokens(rle: Any) -> npt.NDArray[Any]:
         arr = _object_tokens(arr)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"integer runs must have an integer dtype, got {arr.dtype}")
+    return as_int64(arr, lambda k: f"token {k} ({int(arr[k])}) of run {k // 2} does not fit "
+                                   "in a 64-bit integer")
+
+
+def as_int64(arr: npt.NDArray[Any], overflow: Callable[[int], str]) -> npt.NDArray[np.int64]:
+    """An integer array as contiguous int64 (same shape); a uint64 value above 2**63 - 1 is
+    an RLEError with the message ``overflow(k)``, k its flat index."""
     if arr.dtype.kind == "u" and arr.dtype.itemsize == 8:
-        too_big = np.flatnonzero(arr > INT64_MAX)
+        too_big = np.flatnonzero(arr.reshape(-1) > INT64_MAX)
         if too_big.size:
             k = int(too_big[0])
-            raise RLEError(
-                f"token {k} ({int(arr[k])}) of run {k // 2} does not fit in a 64-bit integer",
-                token=k, reason="overflow")
+            raise RLEError(overflow(k), token=k, reason="overflow")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
@@ -93,6 +99,11 @@ def as_mask(mask: Any) -> npt.NDArray[Any]:
         return arr
     if dt.kind == "f":  # float16, long double, non-native floats
         return arr.astype(np.float32 if dt.itemsize <= 4 else np.float64)
-    if dt.kind in "biu":
-        return arr.astype(dt.newbyteorder("="))
-    raise TypeError(f"a mask must hold bools, integers or floats, got dtype {dt}")
+    return native_integers(arr)
+
+
+def native_integers(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A bool or integer array in native byte order (a copy only when it is not)."""
+    if arr.dtype.kind not in "biu":
+        raise TypeError(f"a mask must hold bools, integers or floats, got dtype {arr.dtype}")
+    return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))

@@ -8,9 +8,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._errors import RLEError, describe
-from ._inputs import as_source
-from ._options import INT64_MAX, check_base
+from ._errors import describe
+from ._inputs import as_int64, as_source
+from ._options import check_base
 
 
 def to_runs(rle: Any, *, base: int = 1, relative: bool = False,
@@ -56,11 +56,7 @@ def from_runs(runs: Any, *, base: int = 1, relative: bool = False) -> str:
             f"runs must be an (N, 2) array of starts and lengths, got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"runs must hold integers, got dtype {arr.dtype}")
-    if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and (arr > INT64_MAX).any():
-        k = int(np.flatnonzero(arr.reshape(-1) > INT64_MAX)[0])
-        raise RLEError(f"token {k} of run {k // 2} does not fit in a 64-bit integer",
-                       token=k, reason="overflow")
-    flat = np.ascontiguousarray(arr, dtype=np.int64)
+    flat = as_int64(arr, lambda k: f"token {k} of run {k // 2} does not fit in a 64-bit integer")
     try:
         return _codec.from_runs(flat, base, bool(relative))
     except _codec.KernelError as err:

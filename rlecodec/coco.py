@@ -30,8 +30,8 @@ from ._decode import decode as _decode_kaggle
 from ._encode import encode as _encode_kaggle
 from ._encode import mask_runs
 from ._errors import RLEError, describe
-from ._inputs import as_mask, as_source
-from ._options import INT64_MAX, check_base, check_shape, resolve_threads
+from ._inputs import as_int64, as_mask, as_source
+from ._options import check_base, check_shape, resolve_threads
 from ._runs import from_runs
 
 __all__ = ["area", "decode", "encode", "from_kaggle", "to_bbox", "to_kaggle"]
@@ -65,10 +65,7 @@ def _counts_data(obj: Any) -> tuple[tuple[int, int], bytes | npt.NDArray[np.int6
         arr = np.asarray(raw)
         if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
             raise TypeError("uncompressed counts must be a flat list of integers")
-        if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and (arr > INT64_MAX).any():
-            k = int(np.flatnonzero(arr > INT64_MAX)[0])
-            raise RLEError(f"count {k} does not fit in 64 bits", token=k, reason="overflow")
-        return shape, np.ascontiguousarray(arr, np.int64)
+        return shape, as_int64(arr, lambda k: f"count {k} does not fit in 64 bits")
     raise TypeError(f"'counts' must be a compressed string or a list of ints, got {raw!r:.80}")
 
 

@@ -995,10 +995,48 @@ ctypedef struct Foreground:
     uint64_t thr_u
 
 
-cdef inline bint is_on(const char *p, int itemsize, const Foreground *fg) noexcept nogil:
-    cdef uint8_t u8
+cdef inline uint64_t load_item(const char *p, int itemsize) noexcept nogil:
+    """The integer item of 1, 2, 4 or 8 bytes at ``p``, zero-extended (no alignment needed)."""
     cdef uint16_t u16
     cdef uint32_t u32
+    cdef uint64_t u64
+    if itemsize == 1:
+        return (<const uint8_t *> p)[0]
+    if itemsize == 2:
+        memcpy(&u16, p, 2)
+        return u16
+    if itemsize == 4:
+        memcpy(&u32, p, 4)
+        return u32
+    memcpy(&u64, p, 8)
+    return u64
+
+
+cdef inline void store_item(char *p, uint64_t v, int itemsize) noexcept nogil:
+    cdef uint16_t u16 = <uint16_t> v
+    cdef uint32_t u32 = <uint32_t> v
+    if itemsize == 1:
+        (<uint8_t *> p)[0] = <uint8_t> v
+    elif itemsize == 2:
+        memcpy(p, &u16, 2)
+    elif itemsize == 4:
+        memcpy(p, &u32, 4)
+    else:
+        memcpy(p, &v, 8)
+
+
+cdef inline int64_t sign_extend(uint64_t v, int itemsize) noexcept nogil:
+    """A signed integer of ``itemsize`` bytes, loaded by :func:`load_item`, as int64."""
+    if itemsize == 1:
+        return <signed char> v
+    if itemsize == 2:
+        return <short> v
+    if itemsize == 4:
+        return <int> v
+    return <int64_t> v
+
+
+cdef inline bint is_on(const char *p, int itemsize, const Foreground *fg) noexcept nogil:
     cdef uint64_t u64
     cdef float f32
     cdef double f64
@@ -1011,21 +1049,11 @@ cdef inline bint is_on(const char *p, int itemsize, const Foreground *fg) noexce
         else:
             memcpy(&f64, p, 8)
         return f64 > fg.thr_f if fg.mode == FG_ABOVE else f64 != 0
-    if itemsize == 1:
-        u8 = (<const uint8_t *> p)[0]
-        u64 = u8 if fg.kind != b'i' else <uint64_t> <int64_t> <signed char> u8
-    elif itemsize == 2:
-        memcpy(&u16, p, 2)
-        u64 = u16 if fg.kind != b'i' else <uint64_t> <int64_t> <short> u16
-    elif itemsize == 4:
-        memcpy(&u32, p, 4)
-        u64 = u32 if fg.kind != b'i' else <uint64_t> <int64_t> <int> u32
-    else:
-        memcpy(&u64, p, 8)
+    u64 = load_item(p, itemsize)
     if fg.mode == FG_NONZERO:
         return u64 != 0
     if fg.kind == b'i':
-        return <int64_t> u64 > fg.thr_i
+        return sign_extend(u64, itemsize) > fg.thr_i
     return u64 > fg.thr_u
 
 
@@ -1312,37 +1340,8 @@ cdef int scan_runs(Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
 # Several masks in one pass: the segments of equal non-zero value along the lines of a 3-D
 # integer array V[g, p, q] (line g * Q + q, position p).  A label map is V[g, p, 0] with the
 # label as value; a stack of binary channels is V[g, p, q] with channel q, value 1 where the
-# pixel is not zero ("binary").  Values are compared as raw bytes, so 8 bytes that match the
-# previous row (or the current value, along a line) are skipped 32 at a time.
-cdef inline uint64_t load_item(const char *p, int itemsize) noexcept nogil:
-    cdef uint16_t u16
-    cdef uint32_t u32
-    cdef uint64_t u64
-    if itemsize == 1:
-        return (<const uint8_t *> p)[0]
-    if itemsize == 2:
-        memcpy(&u16, p, 2)
-        return u16
-    if itemsize == 4:
-        memcpy(&u32, p, 4)
-        return u32
-    memcpy(&u64, p, 8)
-    return u64
-
-
-cdef inline void store_item(char *p, uint64_t v, int itemsize) noexcept nogil:
-    cdef uint16_t u16 = <uint16_t> v
-    cdef uint32_t u32 = <uint32_t> v
-    if itemsize == 1:
-        (<uint8_t *> p)[0] = <uint8_t> v
-    elif itemsize == 2:
-        memcpy(p, &u16, 2)
-    elif itemsize == 4:
-        memcpy(p, &u32, 4)
-    else:
-        memcpy(p, &v, 8)
-
-
+# pixel is not zero ("binary").  Values are compared as raw bytes, so a 32-byte block that
+# matches the previous row (or the current value, along a line) is skipped at once.
 ctypedef struct LabelScan:
     int itemsize
     bint binary        # value = 1 where not zero, else the raw value
@@ -1424,34 +1423,46 @@ cdef int label_lines(const LabelScan *ls, const char *ptr, int64_t G, int64_t P,
     return OK
 
 
-cdef int label_plane(const LabelScan *ls, const char *ptr, int64_t P, int64_t n,
-                     int64_t line0, char *state, int64_t *starts) noexcept nogil:
-    """A tile whose rows follow one another in memory (a C-ordered stack read row-major):
-    each byte is compared with the byte one row earlier, 32 at a time."""
+cdef int label_changes(const LabelScan *ls, uint32_t diff, const char *data, Py_ssize_t x,
+                       Py_ssize_t nbytes, int64_t p0, char *state, int64_t *starts,
+                       int64_t line0) noexcept nogil:
+    """Visit the items whose bytes are flagged in ``diff`` (bit j: byte ``x + j`` of
+    ``data``, a run of tile rows ``nbytes`` long, the first being position ``p0``)."""
     cdef int isz = ls.itemsize, off
-    cdef Py_ssize_t nbytes = <Py_ssize_t> n * isz, x = nbytes, end = <Py_ssize_t> P * nbytes, b
-    cdef uint32_t diff, item_bits = (1U << isz) - 1
+    cdef uint32_t item_bits = (1U << isz) - 1
+    cdef Py_ssize_t b
     cdef int64_t i
+    cdef int code
+    while diff:
+        off = rle_ctz64(diff) // isz * isz
+        b = x + off
+        i = (b % nbytes) // isz
+        code = label_step(ls, load_item(data + b, isz), state + i * isz, &starts[i],
+                          p0 + b // nbytes, line0 + i)
+        if code != OK:
+            return code
+        diff &= ~(item_bits << off)
+    return OK
+
+
+cdef int label_bytes(const LabelScan *ls, const char *data, const char *before,
+                     Py_ssize_t end, Py_ssize_t nbytes, int64_t p0, char *state,
+                     int64_t *starts, int64_t line0) noexcept nogil:
+    """Compare ``end`` bytes of tile rows at ``data`` with ``before`` 32 at a time and
+    visit the items that changed; the last few bytes are all visited (unchanged items
+    are no-ops)."""
+    cdef Py_ssize_t x = 0
+    cdef uint32_t diff
     cdef int code
     while x < end:
         if x + 32 <= end:
-            diff = rle_diff32(<const uint8_t *> (ptr + x), <const uint8_t *> (ptr + x - nbytes))
+            diff = rle_diff32(<const uint8_t *> (data + x), <const uint8_t *> (before + x))
         else:
-            diff = item_bits if memcmp(ptr + x, ptr + x - nbytes, <size_t> isz) else 0
-        while diff:
-            off = rle_ctz64(diff) // isz * isz
-            b = x + off
-            i = (b % nbytes) // isz
-            code = label_step(ls, load_item(ptr + b, isz), state + i * isz, &starts[i],
-                              b // nbytes, line0 + i)
-            if code != OK:
-                return code
-            diff &= ~(item_bits << off)
-        x += 32 if x + 32 <= end else isz
-    for i in range(n):
-        code = emit_segment(ls, line0 + i, starts[i], P, load_item(state + i * isz, isz))
+            diff = (1U << (end - x)) - 1
+        code = label_changes(ls, diff, data, x, nbytes, p0, state, starts, line0)
         if code != OK:
             return code
+        x += 32
     return OK
 
 
@@ -1460,49 +1471,39 @@ cdef int label_tile(const LabelScan *ls, const char *ptr, int64_t nb, int64_t P,
                     char *state, int64_t *starts) noexcept nogil:
     """Lines g .. g+nb (times Q) walked together, one position p at a time, so memory is
     read row by row.  When a row of the tile is contiguous, it is compared with the
-    previous row 32 bytes at a time and only the items that changed are visited."""
+    previous row 32 bytes at a time and only the items that changed are visited; when the
+    rows also follow one another (a C-ordered stack read row-major), all rows at once."""
     cdef int64_t n = nb * Q, g, q, i, p
-    cdef int isz = ls.itemsize, off
+    cdef int isz = ls.itemsize
     cdef bint contiguous = (Q == 1 or sq == isz) and (nb == 1 or sg == Q * isz)
-    cdef Py_ssize_t nbytes = <Py_ssize_t> n * isz, k
-    cdef uint32_t diff, item_bits = (1U << isz) - 1
+    cdef Py_ssize_t nbytes = <Py_ssize_t> n * isz
     cdef const char *row
-    cdef int code
+    cdef int code = OK
     for g in range(nb):
         for q in range(Q):
             memcpy(state + (g * Q + q) * isz, ptr + g * sg + q * sq, <size_t> isz)
     for i in range(n):
         starts[i] = 0
     if contiguous and sp == nbytes:
-        return label_plane(ls, ptr, P, n, line0, state, starts)
-    for p in range(1, P):
-        row = ptr + p * sp
-        if contiguous:
-            k = 0
-            while k + 32 <= nbytes:
-                diff = rle_diff32(<const uint8_t *> (row + k), <const uint8_t *> (state + k))
-                while diff:
-                    off = rle_ctz64(diff) // isz * isz
-                    i = (k + off) // isz
-                    code = label_step(ls, load_item(row + i * isz, isz), state + i * isz,
-                                      &starts[i], p, line0 + i)
-                    if code != OK:
-                        return code
-                    diff &= ~(item_bits << off)
-                k += 32
-            for i in range(k // isz, n):
-                code = label_step(ls, load_item(row + i * isz, isz), state + i * isz,
-                                  &starts[i], p, line0 + i)
-                if code != OK:
-                    return code
-        else:
-            for g in range(nb):
-                for q in range(Q):
-                    i = g * Q + q
-                    code = label_step(ls, load_item(row + g * sg + q * sq, isz),
-                                      state + i * isz, &starts[i], p, line0 + i)
-                    if code != OK:
-                        return code
+        code = label_bytes(ls, ptr + nbytes, ptr, (P - 1) * nbytes, nbytes, 1, state, starts,
+                           line0)
+    else:
+        for p in range(1, P):
+            row = ptr + p * sp
+            if contiguous:
+                code = label_bytes(ls, row, state, nbytes, nbytes, p, state, starts, line0)
+            else:
+                for g in range(nb):
+                    for q in range(Q):
+                        i = g * Q + q
+                        code = label_step(ls, load_item(row + g * sg + q * sq, isz),
+                                          state + i * isz, &starts[i], p, line0 + i)
+                        if code != OK:
+                            return code
+            if code != OK:
+                return code
+    if code != OK:
+        return code
     for i in range(n):
         code = emit_segment(ls, line0 + i, starts[i], P, load_item(state + i * isz, isz))
         if code != OK:
@@ -1995,32 +1996,23 @@ cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssi
             if not more and (c & 0x10) and 5 * k < 64:
                 ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
         x = <int64_t> ux
+        # A bad character stops inside the count (it is part of what is reported).
+        err.length = (p if p < n else n) - start + (1 if err.code != OK else 0)
+        if err.code == OK and m > 2:
+            if x > 0 and out[m - 2] > INT64_MAX - x:  # out[m - 2] >= 0: only x > 0 overflows
+                err.code = E_OVERFLOW
+            else:
+                x += out[m - 2]
+        if err.code == OK and x < 0:
+            err.code = E_NEGATIVE
         if err.code != OK:
             err.token = m
             err.offset = start
-            err.length = (p if p < n else n) - start + 1
-            count[0] = m
-            return err.code
-        if m > 2:
-            if x > 0 and out[m - 2] > INT64_MAX - x:
-                err.code = E_OVERFLOW
-                err.token = m
-                err.offset = start
-                err.length = p - start
-                count[0] = m
-                return err.code
-            x += out[m - 2]  # out[m - 2] >= 0, so only positive x can overflow
-        if x < 0:
-            err.code = E_NEGATIVE
-            err.token = m
-            err.offset = start
-            err.length = p - start
-            count[0] = m
-            return err.code
+            break
         out[m] = x
         m += 1
     count[0] = m
-    return OK
+    return err.code
 
 
 cdef enum:
