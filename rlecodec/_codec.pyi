@@ -18,6 +18,11 @@ class KernelError(Exception):
     def __init__(self, reason: str, token: int, offset: int, length: int,
                  item: int | None = ...) -> None: ...
 
+def decode_one(rle: Any, out: npt.NDArray[Any], h: int, w: int, order_f: bool, base: int,
+               relative: bool, strict: bool, pattern: int, zeroed: bool) -> None: ...
+def encode_one(mask: npt.NDArray[Any], foreground: tuple[str, int, float, int, int],
+               order_f: bool, base: int, relative: bool) -> str: ...
+
 @disjoint_base
 class DecodeBatch:
     def __new__(cls, items: list[Any], out: npt.NDArray[Any], h: int, w: int, order_f: bool,

@@ -60,16 +60,22 @@ def _fresh_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> tuple[npt.NDA
 Explain = Callable[[Any, "int | None"], RLEError]
 
 
+def _rle_error(err: Any, sources: list[Any], base: int, shape: tuple[int, int],
+               explain: Explain | None) -> RLEError:
+    """The user-facing error for a kernel's failure report."""
+    item = err.item
+    if explain is not None:
+        return explain(err, item)
+    source = sources[item if item is not None else 0]
+    return describe(err, source, base=base, shape=shape, item=item)
+
+
 def _raise_first_error(batch: Any, sources: list[Any], base: int, shape: tuple[int, int],
                        is_batch: bool, explain: Explain | None) -> None:
     try:
         batch.check(is_batch)
     except _codec.KernelError as err:
-        item = err.item
-        if explain is not None:
-            raise explain(err, item) from None
-        source = sources[item if item is not None else 0]
-        raise describe(err, source, base=base, shape=shape, item=item) from None
+        raise _rle_error(err, sources, base, shape, explain) from None
 
 
 def decode(
@@ -199,6 +205,13 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
         target, zeroed = _fresh_output((len(sources), h, w) if batch else (h, w), dt)
     else:
         target, zeroed = out, out_is_zero
+    if not batch:  # one source: parsed completely before the first write, in one call
+        try:
+            _codec.decode_one(sources[0], target, h, w, order_f, base, bool(relative),
+                              bool(strict), pattern, zeroed)
+        except _codec.KernelError as err:
+            raise _rle_error(err, sources, base, (h, w), explain) from None
+        return target
     kernel = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
                                 bool(strict), pattern, zeroed, slots)
     if out is None:  # a fresh array: parse and write item by item

@@ -93,7 +93,9 @@ def encode(
     >>> rlecodec.encode(m, order="C")
     '1 1 5 1 9 1'
     """
-    return _encode_all([mask], order, base, relative, threshold, 1)[0]
+    arr = as_mask(mask)
+    return _codec.encode_one(arr, foreground(arr.dtype, threshold), check_order(order),
+                             check_base(base), bool(relative))
 
 
 def encode_many(

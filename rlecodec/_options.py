@@ -23,6 +23,8 @@ def check_order(order: Any) -> bool:
 
 
 def check_base(base: Any) -> int:
+    if type(base) is int and (base == 1 or base == 0):
+        return base  # the common case, checked cheaply
     if isinstance(base, (bool, np.bool_)) or base not in (0, 1):
         raise ValueError(f"base must be 1 (Kaggle) or 0, got {base!r}")
     return int(base)
@@ -72,8 +74,16 @@ def _output_dtype(dtype: Any) -> np.dtype[Any]:
 
 def fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
     """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer."""
+    # The value's type is part of the key: 1, 1.0 and True are equal keys, but whether a
+    # value is stored exactly is judged by its own type.
+    key = (dtype, value, type(value))
     try:
-        return int(_cached_fill_pattern(dtype, value, type(value).__qualname__))
+        return _patterns[key]
+    except KeyError:
+        pattern = _fill_pattern(dtype, value)
+        if len(_patterns) < 256:
+            _patterns[key] = pattern
+        return pattern
     except TypeError:  # an unhashable value: a 0-d array, say
         return _fill_pattern(dtype, value)
 
@@ -98,8 +108,7 @@ def _fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
 
 
 _cached_output_dtype = functools.lru_cache(maxsize=64)(_output_dtype)
-_cached_fill_pattern = functools.lru_cache(maxsize=256)(
-    lambda dtype, value, _value_type: _fill_pattern(dtype, value))
+_patterns: dict[tuple[np.dtype[Any], Any, type], int] = {}
 
 
 Foreground = tuple[str, int, float, int, int]

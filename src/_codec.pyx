@@ -35,7 +35,7 @@ cdef extern from "rle_scan.h" nogil:
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
-    void rle_fill64(uint8_t *dst, uint8_t value, Py_ssize_t n)
+    void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -586,7 +586,7 @@ cdef inline void fill(char *p, int64_t count, Py_ssize_t stride, int itemsize,
     cdef uint32_t v32 = <uint32_t> pattern
     if itemsize == 1:
         if stride == 1:
-            memset(p, v8, <size_t> count)
+            rle_fill_bytes(<uint8_t *> p, v8, count)
         else:
             for k in range(count):
                 p[k * stride] = <char> v8
@@ -599,35 +599,6 @@ cdef inline void fill(char *p, int64_t count, Py_ssize_t stride, int itemsize,
     else:
         for k in range(count):
             memcpy(p + k * stride, &pattern, 8)
-
-
-cdef Py_ssize_t subtract_intervals(const int64_t *a, Py_ssize_t na, const int64_t *b,
-                                   Py_ssize_t nb, int64_t *out) noexcept nogil:
-    """``out`` = the intervals of ``a`` minus those of ``b`` (both sorted, disjoint)."""
-    cdef Py_ssize_t i, j = 0, k, nout = 0
-    cdef int64_t cur, hi
-    for i in range(na):
-        cur = a[2 * i]
-        hi = a[2 * i + 1]
-        while j < nb and b[2 * j + 1] <= cur:
-            j += 1
-        k = j
-        while k < nb and b[2 * k] < hi:
-            if b[2 * k] > cur:
-                out[2 * nout] = cur
-                out[2 * nout + 1] = b[2 * k]
-                nout += 1
-            if b[2 * k + 1] > cur:
-                cur = b[2 * k + 1]
-            if cur >= hi:
-                break
-            k += 1
-        if cur < hi:
-            out[2 * nout] = cur
-            out[2 * nout + 1] = hi
-            nout += 1
-        j = k
-    return nout
 
 
 ctypedef struct Cursor:
@@ -651,22 +622,21 @@ ctypedef struct Sweep:
     # State of a run-space transpose: for every inner index i whose pixel in the current outer
     # line is on, open_at[i] is the outer line where its perpendicular segment began.
     int64_t *open_at
-    int64_t *prev       # intervals (inner) of the previous outer line
-    int64_t *cur        # intervals of the current outer line
-    int64_t *diff
-    Py_ssize_t nprev
+    int64_t *prev       # interval bounds (inner) of the previous outer line, then a sentinel
+    int64_t *cur        # those of the current outer line
+    Py_ssize_t nprev    # intervals in prev
     Py_ssize_t ncur
 
 
 cdef int sweep_init(Sweep *sw, int64_t L) noexcept nogil:
-    cdef size_t half = <size_t> (L // 2 + 2) * 2 * sizeof(int64_t)
+    # A line holds at most (L + 1) // 2 separate intervals; one more slot for the sentinel.
+    cdef size_t bounds = <size_t> (L // 2 + 2) * 2 * sizeof(int64_t)
     sw.open_at = <int64_t *> malloc(<size_t> L * sizeof(int64_t))
-    sw.prev = <int64_t *> malloc(half)
-    sw.cur = <int64_t *> malloc(half)
-    sw.diff = <int64_t *> malloc(2 * half)
+    sw.prev = <int64_t *> malloc(bounds)
+    sw.cur = <int64_t *> malloc(bounds)
     sw.nprev = 0
     sw.ncur = 0
-    if sw.open_at == NULL or sw.prev == NULL or sw.cur == NULL or sw.diff == NULL:
+    if sw.open_at == NULL or sw.prev == NULL or sw.cur == NULL:
         return E_NOMEM
     return OK
 
@@ -675,7 +645,6 @@ cdef void sweep_free(Sweep *sw) noexcept nogil:
     free(sw.open_at)
     free(sw.prev)
     free(sw.cur)
-    free(sw.diff)
 
 
 cdef inline void fill_across(const Grid *g, int64_t i, int64_t o0, int64_t o1,
@@ -689,21 +658,63 @@ cdef int sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern,
                     RunBuf *sink) noexcept nogil:
     """Move from the previous outer line to line ``o`` (whose intervals are in ``cur``):
     close the segments of pixels that turned off, open those that turned on.  A closed
-    segment is filled, or with a ``sink`` recorded as the pairs (i, o0), (o1, 0)."""
-    cdef Py_ssize_t k, nd
-    cdef int64_t i
+    segment is filled, or with a ``sink`` recorded as the pairs (i, o0), (o1, 0).
+
+    One merge of the two sorted bound lists: between consecutive bounds a pixel range is
+    in both lines, in neither, or in just one (turned off or on)."""
+    cdef const int64_t *a = sw.prev
+    cdef const int64_t *b = sw.cur
+    cdef Py_ssize_t ia = 0, ib = 0
+    cdef int64_t x = 0, y, ya, yb, i
     cdef int64_t *tmp
-    nd = subtract_intervals(sw.prev, sw.nprev, sw.cur, sw.ncur, sw.diff)
-    for k in range(nd):
-        for i in range(sw.diff[2 * k], sw.diff[2 * k + 1]):
-            if sink == NULL:
+    cdef int64_t a0, a1, b0, b1
+    if sw.nprev == 1 and sw.ncur == 1:
+        # The common case, without the merge's data-dependent branches: A minus B for single
+        # intervals is [a0, min(a1, b0)) and [max(a0, b1), a1), whatever their overlap.
+        a0 = a[0]
+        a1 = a[1]
+        b0 = b[0]
+        b1 = b[1]
+        if sink == NULL:
+            for i in range(a0, min(a1, b0)):
                 fill_across(g, i, sw.open_at[i], o, pattern)
-            elif runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
-                return E_NOMEM
-    nd = subtract_intervals(sw.cur, sw.ncur, sw.prev, sw.nprev, sw.diff)
-    for k in range(nd):
-        for i in range(sw.diff[2 * k], sw.diff[2 * k + 1]):
+            for i in range(max(a0, b1), a1):
+                fill_across(g, i, sw.open_at[i], o, pattern)
+        else:
+            for i in range(a0, min(a1, b0)):
+                if runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
+                    return E_NOMEM
+            for i in range(max(a0, b1), a1):
+                if runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
+                    return E_NOMEM
+        for i in range(b0, min(b1, a0)):
             sw.open_at[i] = o
+        for i in range(max(b0, a1), b1):
+            sw.open_at[i] = o
+        sw.prev = sw.cur
+        sw.cur = <int64_t *> a
+        sw.ncur = 0
+        return OK
+    sw.prev[2 * sw.nprev] = INT64_MAX
+    sw.cur[2 * sw.ncur] = INT64_MAX
+    while True:
+        ya = a[ia]
+        yb = b[ib]
+        y = ya if ya < yb else yb
+        if y == INT64_MAX:
+            break
+        if (ia & 1) and not (ib & 1):
+            for i in range(x, y):
+                if sink == NULL:
+                    fill_across(g, i, sw.open_at[i], o, pattern)
+                elif runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
+                    return E_NOMEM
+        elif (ib & 1) and not (ia & 1):
+            for i in range(x, y):
+                sw.open_at[i] = o
+        ia += ya == y
+        ib += yb == y
+        x = y
     tmp = sw.prev
     sw.prev = sw.cur
     sw.cur = tmp
@@ -911,7 +922,7 @@ cdef int write_across_bits(const RunBuf *rb, const Grid *g, uint8_t value) noexc
             dst = <uint8_t *> g.ptr + 64 * rg * g.s_in + c0
             if any_bits == 0:
                 for row in range(rows):
-                    rle_fill64(dst + row * g.s_in, 0, cw)
+                    rle_fill_bytes(dst + row * g.s_in, 0, cw)
                 continue
             for j in range(cw, 64):
                 t[j] = 0
@@ -1678,6 +1689,83 @@ cdef class _Buffer:
             PyBuffer_Release(&self.view)
 
 
+ctypedef struct Target:
+    # Where decoded runs go and how they are read: an (H, W) output, or (N, H, W) whose
+    # mask k starts k * s_item bytes in.
+    char *buf
+    Py_ssize_t s_item, s0, s1
+    int itemsize
+    int64_t h, w, base, total
+    bint order_f, relative, strict
+    uint64_t pattern
+    bint zeroed         # the output is known to be all zeros: only the runs need writing
+
+
+cdef void target_init(Target *t, const Py_buffer *view, int64_t h, int64_t w, bint order_f,
+                      int64_t base, bint relative, bint strict, uint64_t pattern,
+                      bint zeroed) noexcept:
+    t.buf = <char *> view.buf
+    t.itemsize = <int> view.itemsize
+    if view.ndim == 3:
+        t.s_item, t.s0, t.s1 = view.strides[0], view.strides[1], view.strides[2]
+    else:
+        t.s_item, t.s0, t.s1 = 0, view.strides[0], view.strides[1]
+    t.h, t.w, t.total, t.order_f = h, w, h * w, order_f
+    t.base, t.relative, t.strict, t.pattern, t.zeroed = base, relative, strict, pattern, zeroed
+
+
+cdef int target_parse(const Target *t, const Source *src, RunBuf *rb,
+                      ErrInfo *err) noexcept nogil:
+    """Parse and check one source into sorted, disjoint runs."""
+    cdef Builder b
+    cdef int code
+    builder_init(&b, rb, t.base, t.total, t.relative, t.strict, False)
+    code = source_parse(src, &b, err)
+    if code == OK and not b.ordered:
+        normalize_runs(rb)
+    err.code = code
+    return code
+
+
+cdef int target_write(const Target *t, Py_ssize_t slot, RunBuf *rb, ErrInfo *err) noexcept nogil:
+    """Write parsed runs into mask ``slot`` of the output, then free them."""
+    cdef Grid g
+    cdef int code = OK
+    if t.h != 0 and t.w != 0:
+        grid_init(&g, t.buf + slot * t.s_item, t.h, t.w, t.s0, t.s1, t.itemsize, t.order_f)
+        code = write_runs(rb, &g, t.pattern, not t.zeroed)
+    runbuf_free(rb)
+    err.code = code
+    return code
+
+
+def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64_t base,
+               bint relative, bint strict, uint64_t pattern, bint zeroed):
+    """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
+    source is malformed: parsing ends before writing starts), with the GIL released."""
+    cdef Source src
+    cdef RunBuf rb
+    cdef ErrInfo err
+    cdef Target t
+    cdef Py_buffer view
+    cdef list keep = []
+    cdef int code
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    source_set(&src, rle, keep)
+    PyObject_GetBuffer(out, &view, PyBUF_RECORDS)
+    target_init(&t, &view, h, w, order_f, base, relative, strict, pattern, zeroed)
+    with nogil:
+        code = target_parse(&t, &src, &rb, &err)
+        if code == OK:
+            code = target_write(&t, 0, &rb, &err)
+        runbuf_free(&rb)
+    PyBuffer_Release(&view)
+    if code != OK:
+        raise_error(&err, None)
+
+
 cdef class DecodeBatch:
     """Parse N run-length inputs and write them into an ``(N, H, W)`` or ``(H, W)`` array.
 
@@ -1691,11 +1779,7 @@ cdef class DecodeBatch:
     cdef Py_ssize_t n
     cdef list keep
     cdef _Buffer out
-    cdef int64_t h, w, base, total
-    cdef bint order_f, relative, strict
-    cdef uint64_t pattern
-    cdef bint zeroed
-    cdef Py_ssize_t s_item, s0, s1
+    cdef Target target
     cdef const int64_t[::1] slots
     cdef bint has_slots
 
@@ -1725,22 +1809,12 @@ cdef class DecodeBatch:
             self.errors[i].code = OK
             source_set(&self.sources[i], items[i], self.keep)
         self.keep.append(items)
-        self.h, self.w, self.order_f = h, w, order_f
-        self.base, self.relative, self.strict, self.pattern = base, relative, strict, pattern
-        self.zeroed = zeroed
-        self.total = h * w
         self.out = _Buffer(out, True)
-        if self.out.view.ndim == 3:
-            self.s_item = self.out.view.strides[0]
-            self.s0 = self.out.view.strides[1]
-            self.s1 = self.out.view.strides[2]
-        else:
-            self.s_item = 0
-            self.s0 = self.out.view.strides[0]
-            self.s1 = self.out.view.strides[1]
+        target_init(&self.target, &self.out.view, h, w, order_f, base, relative, strict,
+                    pattern, zeroed)
         if self.has_slots:
             for i in range(self.n):
-                if not 0 <= self.slots[i] < (self.out.view.shape[0] if self.s_item else 1):
+                if not 0 <= self.slots[i] < (self.out.view.shape[0] if self.target.s_item else 1):
                     raise ValueError("slot out of range")
 
     def __dealloc__(self):
@@ -1752,37 +1826,16 @@ cdef class DecodeBatch:
         free(self.sources)
         free(self.errors)
 
-    cdef int parse_item(self, Py_ssize_t i) noexcept nogil:
-        cdef Builder b
-        cdef int code
-        builder_init(&b, &self.runs[i], self.base, self.total, self.relative, self.strict, False)
-        code = source_parse(&self.sources[i], &b, &self.errors[i])
-        if code == OK and not b.ordered:
-            normalize_runs(&self.runs[i])
-        self.errors[i].code = code
-        return code
-
-    cdef int write_item(self, Py_ssize_t i) noexcept nogil:
-        cdef Grid g
-        cdef int code
-        if self.h == 0 or self.w == 0:
-            return OK
-        grid_init(&g, <char *> self.out.view.buf
-                  + (self.slots[i] if self.has_slots else i) * self.s_item, self.h, self.w,
-                  self.s0, self.s1, <int> self.out.view.itemsize, self.order_f)
-        code = write_runs(&self.runs[i], &g, self.pattern, not self.zeroed)
-        runbuf_free(&self.runs[i])
-        self.errors[i].code = code
-        return code
-
     def process(self, Py_ssize_t i0, Py_ssize_t i1, bint parse, bint write):
         """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure."""
         cdef Py_ssize_t i
         with nogil:
             for i in range(i0, i1):
-                if parse and self.parse_item(i) != OK:
+                if parse and target_parse(&self.target, &self.sources[i], &self.runs[i],
+                                          &self.errors[i]) != OK:
                     break
-                if write and self.write_item(i) != OK:
+                if write and target_write(&self.target, self.slots[i] if self.has_slots else i,
+                                          &self.runs[i], &self.errors[i]) != OK:
                     break
 
     def check(self, bint batch):
@@ -1791,6 +1844,55 @@ cdef class DecodeBatch:
         for i in range(self.n):
             if self.errors[i].code != OK:
                 raise_error(&self.errors[i], i if batch else None)
+
+
+cdef int mask_setup(const Py_buffer *view, tuple foreground, bint order_f, Grid *g,
+                    Foreground *fg) except -1:
+    """Describe a 2-D mask buffer and how its foreground is told, for the scan."""
+    if view.ndim != 2:
+        raise ValueError("expected 2-D masks")
+    grid_init(g, <char *> view.buf, view.shape[0], view.shape[1], view.strides[0],
+              view.strides[1], <int> view.itemsize, order_f)
+    kind, mode, thr_f, thr_i, thr_u = foreground
+    if not ((kind in "biu" and view.itemsize in (1, 2, 4, 8))
+            or (kind == "f" and view.itemsize in (4, 8))):
+        raise ValueError(f"cannot read masks of kind {kind!r}, {view.itemsize} bytes")
+    fg.kind = ord(kind)
+    fg.mode = mode
+    fg.thr_f = thr_f
+    fg.thr_i = thr_i
+    fg.thr_u = thr_u
+    return 0
+
+
+cdef inline int mask_scan(Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
+    if g.L > 0 and g.M > 0:
+        return scan_runs(g, fg, rb)
+    return OK
+
+
+def encode_one(object mask, tuple foreground, bint order_f, int64_t base, bint relative):
+    """Encode one 2-D mask buffer to text: scanned and formatted with the GIL released,
+    straight into the string's own memory."""
+    cdef Py_buffer view
+    cdef Grid g
+    cdef Foreground fg
+    cdef RunBuf rb
+    cdef int code
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    PyObject_GetBuffer(mask, &view, PyBUF_RECORDS_RO)
+    try:
+        mask_setup(&view, foreground, order_f, &g, &fg)
+        with nogil:
+            code = mask_scan(&g, &fg, &rb)
+        if code != OK:
+            raise MemoryError("rlecodec: out of memory while encoding")
+        return runs_to_str(&rb, base, relative)
+    finally:
+        runbuf_free(&rb)
+        PyBuffer_Release(&view)
 
 
 cdef class EncodeBatch:
@@ -1839,19 +1941,7 @@ cdef class EncodeBatch:
         for i in range(self.n):
             buf = _Buffer(masks[i], False)
             self.buffers.append(buf)
-            if buf.view.ndim != 2:
-                raise ValueError("expected 2-D masks")
-            grid_init(&self.grids[i], <char *> buf.view.buf, buf.view.shape[0], buf.view.shape[1],
-                      buf.view.strides[0], buf.view.strides[1], <int> buf.view.itemsize, order_f)
-            kind, mode, thr_f, thr_i, thr_u = foregrounds[i]
-            if not ((kind in "biu" and buf.view.itemsize in (1, 2, 4, 8))
-                    or (kind == "f" and buf.view.itemsize in (4, 8))):
-                raise ValueError(f"cannot read masks of kind {kind!r}, {buf.view.itemsize} bytes")
-            self.fgs[i].kind = ord(kind)
-            self.fgs[i].mode = mode
-            self.fgs[i].thr_f = thr_f
-            self.fgs[i].thr_i = thr_i
-            self.fgs[i].thr_u = thr_u
+            mask_setup(&buf.view, foregrounds[i], order_f, &self.grids[i], &self.fgs[i])
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -1867,10 +1957,8 @@ cdef class EncodeBatch:
         free(self.codes)
 
     cdef int encode_item(self, Py_ssize_t i) noexcept nogil:
-        cdef int code = OK
+        cdef int code = mask_scan(&self.grids[i], &self.fgs[i], &self.runs[i])
         cdef Py_ssize_t size
-        if self.grids[i].L > 0 and self.grids[i].M > 0:
-            code = scan_runs(&self.grids[i], &self.fgs[i], &self.runs[i])
         if self.keep_runs:
             self.codes[i] = code
             return code

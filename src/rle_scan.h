@@ -149,15 +149,33 @@ RLE_INLINE uint64_t rle_spread8(uint64_t b) {
     return x;
 }
 
-/* n <= 64 bytes of `value` at dst; the usual full 64 as eight fixed-size stores. */
-RLE_INLINE void rle_fill64(uint8_t *dst, uint8_t value, ptrdiff_t n) {
+/* n bytes of `value` at dst.  Short fills (most runs) are a few overlapping stores inside
+   [dst, dst + n) instead of a call into memset; long ones go to memset. */
+RLE_INLINE void rle_fill_bytes(uint8_t *dst, uint8_t value, ptrdiff_t n) {
     uint64_t w = 0x0101010101010101ULL * value;
-    if (n == 64) {
-        memcpy(dst, &w, 8); memcpy(dst + 8, &w, 8); memcpy(dst + 16, &w, 8);
-        memcpy(dst + 24, &w, 8); memcpy(dst + 32, &w, 8); memcpy(dst + 40, &w, 8);
-        memcpy(dst + 48, &w, 8); memcpy(dst + 56, &w, 8);
-    } else {
+    ptrdiff_t k;
+    if (n > 256) {
         memset(dst, value, (size_t)n);
+    } else if (n >= 16) {
+#ifdef RLE_HAVE_SSE2
+        __m128i v = _mm_set1_epi8((char)value);
+        for (k = 0; k + 16 < n; k += 16) _mm_storeu_si128((__m128i *)(dst + k), v);
+        _mm_storeu_si128((__m128i *)(dst + n - 16), v);
+#else
+        for (k = 0; k + 8 < n; k += 8) memcpy(dst + k, &w, 8);
+        memcpy(dst + n - 8, &w, 8);
+#endif
+    } else if (n >= 8) {
+        memcpy(dst, &w, 8);
+        memcpy(dst + n - 8, &w, 8);
+    } else if (n >= 4) {
+        uint32_t v = (uint32_t)w;
+        memcpy(dst, &v, 4);
+        memcpy(dst + n - 4, &v, 4);
+    } else if (n > 0) {
+        dst[0] = value;
+        dst[n >> 1] = value;
+        dst[n - 1] = value;
     }
 }
 
@@ -167,7 +185,7 @@ RLE_INLINE void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, ptrdiff
     uint64_t w;
     ptrdiff_t q;
     if (bits == 0 || bits == ~(uint64_t)0) {
-        rle_fill64(dst, bits ? value : 0, n);
+        rle_fill_bytes(dst, bits ? value : 0, n);
         return;
     }
     for (q = 0; q + 8 <= n; q += 8) {

@@ -95,3 +95,56 @@ def test_encode_skips_empty_64_pixel_blocks_without_losing_edges(order):
         for m in (line[None, :], line[:, None], np.tile(line, (3, 1)), np.tile(line, (3, 1)).T):
             m = np.ascontiguousarray(m) if order == "C" else np.asfortranarray(m)
             assert rlecodec.encode(m, order=order) == ref_encode(m, order), (start, stop)
+
+
+def blobs(h, w, count, rng):
+    """Filled ellipses: columns cut by one or several runs whose ends move a little from
+    column to column, as in real defect and cloud masks."""
+    m = np.zeros((h, w), np.uint8)
+    for _ in range(count):
+        cy, cx = rng.integers(0, h), rng.integers(0, w)
+        ry, rx = rng.integers(1, max(2, h // 3)), rng.integers(1, max(2, w // 8))
+        y0, x0 = max(cy - ry, 0), max(cx - rx, 0)
+        yy, xx = np.ogrid[y0:cy + ry + 1, x0:cx + rx + 1]
+        inside = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+        m[y0:y0 + inside.shape[0], x0:x0 + inside.shape[1]] |= inside[:h - y0, :w - x0]
+    return m
+
+
+@pytest.mark.parametrize("h,w", [(256, 1600), (700, 900), (4096, 8193)])
+def test_run_space_transpose_of_blobs(h, w):
+    """Column-major runs into a row-major output through the run-space transpose: outputs
+    zeroed first (small), written line by line (above 512 KiB) and left as calloc'd zeros
+    (32 MiB and more), with one and several runs per column."""
+    rng = np.random.default_rng(h + w)
+    for count in (1, 7, 40):
+        m = blobs(h, w, count, rng)
+        if h * w > 1 << 22:  # too many pixels for ref_encode's walk: the same, vectorised
+            edges = np.flatnonzero(np.diff(m.ravel(order="F"), prepend=0, append=0))
+            text = " ".join(f"{s + 1} {e - s}" for s, e in edges.reshape(-1, 2))
+            np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+            continue
+        text = ref_encode(m)
+        np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+        want = m.astype(np.int32) * -7
+        np.testing.assert_array_equal(rlecodec.decode(text, (h, w), dtype=np.int32, value=-7),
+                                      want)
+        out = np.full((h, w), 5, np.uint8)
+        np.testing.assert_array_equal(rlecodec.decode(text, out=out, value=2), m * 2)
+        assert rlecodec.encode(m) == text
+
+
+def test_fills_of_every_short_length_and_alignment():
+    """Runs along memory are written with a few overlapping stores when short: every length
+    up to past the point where memset takes over, at every alignment, leave their
+    neighbours alone."""
+    w = 300
+    for length in list(range(1, 40)) + [63, 64, 65, 127, 128, 129, 255, 256, 257, 258]:
+        m = np.zeros((16, w), np.uint8)
+        for row in range(16):
+            m[row, row + 3: row + 3 + min(length, w - row - 4)] = 1
+        text = ref_encode(m, "C")
+        out = np.full((16, w + 2), 9, np.uint8)
+        rlecodec.decode(text, order="C", out=out[:, 1:-1], value=4)
+        np.testing.assert_array_equal(out[:, 1:-1], m * 4)
+        assert (out[:, 0] == 9).all() and (out[:, -1] == 9).all()

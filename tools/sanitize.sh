@@ -10,12 +10,16 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python="${PYTHON:-python3}"
 
+# Build from a copy: pip builds in the source tree's build/, and instrumented objects left
+# there would be reused by the next ordinary `pip install .`.
+mkdir "$work/src"
+git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 cp --parents -t "$work/src")
 "$python" -m venv "$work/venv"
 py="$work/venv/bin/python"
 flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
 echo "== building with: $flags"
 CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined" \
-    "$py" -m pip install --quiet --no-cache-dir "$repo[test]" 2>&1 | grep -v "^WARNING: Location" || true
+    "$py" -m pip install --quiet --no-cache-dir "$work/src[test]" 2>&1 | grep -v "^WARNING: Location" || true
 
 so="$("$py" -c 'import rlecodec._codec as c; print(c.__file__)' 2>/dev/null || true)"
 if [ -z "$so" ] || ! grep -q "__asan_report" "$so" || ! grep -q "__ubsan_handle" "$so"; then
