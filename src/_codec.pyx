@@ -31,11 +31,13 @@ cdef extern from "rle_scan.h" nogil:
     int rle_ctz64(uint64_t x)
     int rle_bitlen64(uint64_t x)
     uint64_t rle_mask64(const uint8_t *p)
+    uint64_t rle_spaces64(const uint8_t *p, uint64_t *other)
     bint rle_any64(const uint8_t *p)
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
     void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
+    const uint64_t rle_pow10[8]
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -166,61 +168,61 @@ cdef void builder_init(Builder *b, RunBuf *runs, int64_t base, int64_t total, bi
     runs.n = 0
 
 
+cdef inline int take_pair(Builder *b, int64_t s, int64_t n, int64_t *dst,
+                          Py_ssize_t *w) noexcept nogil:
+    """Check one raw ``start length`` pair (already known non-negative) and store it in
+    ``dst`` as a run (0-based start, length) at index ``w``, merged unless faithful.
+
+    Callers keep the Builder in a local copy so that its state stays in registers."""
+    cdef int64_t start
+    if not b.relative or b.seen == 0:
+        if s < b.base:
+            return E_BELOW_BASE
+        start = s - b.base
+    else:
+        if s > b.total - b.prev_end:
+            return E_PAST_END
+        start = b.prev_end + s
+    if start >= b.total or n > b.total - start:
+        # Even an empty run must start on a pixel that exists.
+        return E_PAST_END
+    if n == 0 and b.strict:
+        return E_ZERO_LENGTH
+    if start < b.prev_end:  # (prev_end is 0 before the first run)
+        if b.strict:
+            return E_UNSORTED if start < b.prev_start else E_OVERLAP
+        b.ordered = False
+    b.seen += 1
+    b.prev_start = start
+    b.prev_end = start + n
+    if b.faithful:
+        dst[2 * w[0]] = start
+        dst[2 * w[0] + 1] = n
+        w[0] += 1
+    elif n > 0:
+        if w[0] > 0 and dst[2 * w[0] - 2] + dst[2 * w[0] - 1] == start:
+            dst[2 * w[0] - 1] += n
+        else:
+            dst[2 * w[0]] = start
+            dst[2 * w[0] + 1] = n
+            w[0] += 1
+    return OK
+
+
 cdef int convert_pairs(Builder *b, const int64_t *src, int64_t *dst, Py_ssize_t npairs,
                        Py_ssize_t *bad) noexcept nogil:
-    """Check raw ``start length`` pairs (already known non-negative) and store them in
-    ``dst`` as runs (0-based start, length), merged unless faithful.  ``dst`` may be
-    ``src``: runs are never more than pairs.  On error ``bad`` is the failing pair.
-
-    The state lives in locals so the compiler keeps it in registers while storing runs."""
-    cdef int64_t base = b.base, total = b.total, s, n, start
-    cdef int64_t prev_start = b.prev_start, prev_end = b.prev_end, seen = b.seen
-    cdef bint relative = b.relative, strict = b.strict, faithful = b.faithful
-    cdef bint ordered = b.ordered
+    """Check raw pairs into runs with :func:`take_pair`.  ``dst`` may be ``src`` or lie
+    before it: runs are never more than pairs.  On error ``bad`` is the failing pair."""
+    cdef Builder st = b[0]
     cdef Py_ssize_t r = 0, w = b.runs.n
     cdef int code = OK
     for r in range(npairs):
-        s = src[2 * r]
-        n = src[2 * r + 1]
-        if seen == 0 or not relative:
-            if s < base:
-                code = E_BELOW_BASE
-                break
-            start = s - base
-        else:
-            if s > total - prev_end:
-                code = E_PAST_END
-                break
-            start = prev_end + s
-        if start >= total or n > total - start:
-            # Even an empty run must start on a pixel that exists.
-            code = E_PAST_END
+        code = take_pair(&st, src[2 * r], src[2 * r + 1], dst, &w)
+        if code != OK:
             break
-        if n == 0 and strict:
-            code = E_ZERO_LENGTH
-            break
-        if seen > 0 and start < prev_end:
-            if strict:
-                code = E_UNSORTED if start < prev_start else E_OVERLAP
-                break
-            ordered = False
-        seen += 1
-        prev_start = start
-        prev_end = start + n
-        if faithful:
-            dst[2 * w] = start
-            dst[2 * w + 1] = n
-            w += 1
-        elif n > 0:
-            if w > 0 and dst[2 * w - 2] + dst[2 * w - 1] == start:
-                dst[2 * w - 1] += n
-            else:
-                dst[2 * w] = start
-                dst[2 * w + 1] = n
-                w += 1
     bad[0] = r if code != OK else npairs
-    b.runs.n = w
-    b.seen, b.prev_start, b.prev_end, b.ordered = seen, prev_start, prev_end, ordered
+    st.runs.n = w
+    b[0] = st
     return code
 
 
@@ -284,14 +286,15 @@ cdef inline uint64_t swar_eight_digits(uint64_t x) noexcept nogil:
             + (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32
 
 
-cdef Py_ssize_t tokenize(const uint8_t *s, Py_ssize_t n, int64_t *out,
-                         ErrInfo *err) noexcept nogil:
-    """Read the numbers of ASCII text into ``out`` (room for n // 2 + 1) and return how
-    many; on a malformed token stop there and fill ``err``.
+cdef Py_ssize_t tokenize(const uint8_t *s, Py_ssize_t n, Py_ssize_t pos, int64_t first,
+                         int64_t *out, ErrInfo *err) noexcept nogil:
+    """Read the numbers of ASCII text from byte ``pos`` on into ``out`` (room for
+    (n - pos) // 2 + 1) and return how many; on a malformed token stop there and fill
+    ``err`` (``first`` is the number of the token at ``pos``, for the report).
 
-    Tokens of up to 7 digits followed by whitespace (nearly all of them) are read 8 bytes
-    at a time; anything else goes through :func:`read_token`."""
-    cdef Py_ssize_t pos = 0, k = 0, ndig, stop
+    Tokens of up to 7 digits followed by whitespace are read 8 bytes at a time; anything
+    else goes through :func:`read_token`."""
+    cdef Py_ssize_t k = 0, ndig, stop
     cdef uint64_t v = 0, x, flags
     cdef int code
     while True:
@@ -314,7 +317,7 @@ cdef Py_ssize_t tokenize(const uint8_t *s, Py_ssize_t n, int64_t *out,
         code = read_token(s, pos, n, &v, &stop)
         if code != OK:
             err.code = code
-            err.token = k
+            err.token = first + k
             err.offset = pos
             err.length = stop - pos
             return k
@@ -337,27 +340,94 @@ cdef Py_ssize_t token_start(const uint8_t *s, Py_ssize_t n, int64_t tok) noexcep
     return n
 
 
+cdef enum:
+    PLAIN_MAX_DIGITS = 15   # a plain token is read with at most two 8-byte loads
+
+
+cdef inline uint64_t plain_value(const uint8_t *p, Py_ssize_t ndig) noexcept nogil:
+    """The value of 1 to 15 ASCII digits at ``p`` (16 bytes there must be readable)."""
+    cdef uint64_t x = rle_load64(p) ^ 0x3030303030303030ULL
+    if ndig <= 8:
+        return swar_eight_digits(x << (64 - 8 * ndig))
+    return (swar_eight_digits(x) * rle_pow10[ndig - 8]
+            + swar_eight_digits((rle_load64(p + 8) ^ 0x3030303030303030ULL) << (128 - 8 * ndig)))
+
+
+cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
+                                 int64_t *done) noexcept nogil:
+    """Read and check the leading plain pairs of text (numbers of 1 to 15 digits, each
+    followed by one space) into runs; return the byte where the rest begins and count the
+    tokens read in ``done``.  The rest (the last bytes, or from the first pair that is not
+    plain or fails a check) is for the general path, which also words any error.
+
+    Spaces are found 64 bytes at a time, so reading a token does not wait for the end of
+    the one before it."""
+    cdef Builder st = b[0]
+    cdef Py_ssize_t w = st.runs.n, blk = 0, ts = 0, pair_at = 0, end, ndig
+    cdef uint64_t spaces, other, start = 0, v
+    cdef bint half = False      # the start of the current pair has been read
+    cdef bint stop = False
+    cdef int64_t k = 0
+    while not stop and blk + 64 + 2 * PLAIN_MAX_DIGITS <= n:
+        spaces = rle_spaces64(s + blk, &other)
+        if other:
+            # Only tokens ending before the first odd byte are plain.
+            spaces &= (other & (~other + 1)) - 1
+            stop = True
+        while spaces:
+            end = blk + rle_ctz64(spaces)
+            spaces &= spaces - 1
+            ndig = end - ts
+            if ndig == 0 or ndig > PLAIN_MAX_DIGITS:
+                stop = True
+                break
+            v = plain_value(s + ts, ndig)
+            if not half:
+                start = v
+                pair_at = ts
+                half = True
+            elif take_pair(&st, <int64_t> start, <int64_t> v, st.runs.data, &w) != OK:
+                stop = True
+                break
+            else:
+                half = False
+                k += 2
+            ts = end + 1
+        blk += 64
+    st.runs.n = w
+    b[0] = st
+    done[0] = k
+    return pair_at if half else ts
+
+
 cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) noexcept nogil:
     """Tokenise ASCII text into ``start length`` pairs and check them into runs.  Errors
-    are reported in reading order: a bad run before a bad token wins."""
-    cdef Py_ssize_t ntok, bad
+    are reported in reading order: a bad run before a bad token wins.
+
+    Plain pairs go through :func:`read_plain_pairs`; the first pair that is anything else,
+    and all after it, through :func:`tokenize` and :func:`convert_pairs`."""
+    cdef Py_ssize_t ntok, bad, pos, w
+    cdef int64_t done = 0       # tokens read by the plain pass
     cdef int code
     if is_empty_marker(s, n):
         return OK
-    ntok = tokenize(s, n, b.runs.data, err)
-    code = convert_pairs(b, b.runs.data, b.runs.data, ntok // 2, &bad)
+    pos = read_plain_pairs(s, n, b, &done)
+    w = b.runs.n
+    # The rest: its tokens go after the runs so far and are checked in place.
+    ntok = tokenize(s, n, pos, done, b.runs.data + 2 * w, err)
+    code = convert_pairs(b, b.runs.data + 2 * w, b.runs.data, ntok // 2, &bad)
     if code != OK:
         err.code = code
-        err.token = 2 * bad
-        err.offset = token_start(s, n, 2 * bad)
-        err.length = token_end(s, token_start(s, n, 2 * bad + 1), n) - err.offset
+        err.token = done + 2 * bad
+        err.offset = token_start(s, n, err.token)
+        err.length = token_end(s, token_start(s, n, err.token + 1), n) - err.offset
         return code
     if err.code != OK:
         return err.code
     if ntok & 1:
         err.code = E_ODD
-        err.token = ntok - 1
-        err.offset = token_start(s, n, ntok - 1)
+        err.token = done + ntok - 1
+        err.offset = token_start(s, n, err.token)
         err.length = token_end(s, err.offset, n) - err.offset
     return err.code
 

@@ -37,6 +37,10 @@ static __inline int rle_ctz64(uint64_t x) {
 #define RLE_INLINE static inline
 #endif
 
+/* 10 ** k for k < 8. */
+static const uint64_t rle_pow10[8] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+                                      1000000ULL, 10000000ULL};
+
 /* Bits needed for x >= 0 (0 for 0). */
 RLE_INLINE int rle_bitlen64(uint64_t x) {
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
@@ -106,6 +110,36 @@ RLE_INLINE uint64_t rle_mask64(const uint8_t *p) {
         m |= ((nz * 0x0102040810204080ULL) >> 56) << (8 * k);
     }
     return m;
+#endif
+}
+
+/* Bit k set iff p[k] is a space (0x20), for the 64 bytes at p; bit k of *other set iff
+   p[k] is neither a space nor an ASCII digit. */
+RLE_INLINE uint64_t rle_spaces64(const uint8_t *p, uint64_t *other) {
+#ifdef RLE_HAVE_SSE2
+    const __m128i space = _mm_set1_epi8(0x20), zero = _mm_set1_epi8('0');
+    const __m128i nine = _mm_set1_epi8(9);
+    uint64_t sp = 0, ok = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i d = _mm_sub_epi8(x, zero);                      /* a digit: 0..9 unsigned */
+        __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
+        __m128i is_sp = _mm_cmpeq_epi8(x, space);
+        sp |= (uint64_t)(uint32_t)_mm_movemask_epi8(is_sp) << (16 * k);
+        ok |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_or_si128(digit, is_sp)) << (16 * k);
+    }
+    *other = ~ok;
+    return sp;
+#else
+    uint64_t sp = 0, bad = 0;
+    int k;
+    for (k = 0; k < 64; k++) {
+        sp |= (uint64_t)(p[k] == 0x20) << k;
+        bad |= (uint64_t)(p[k] != 0x20 && (uint8_t)(p[k] - '0') > 9) << k;
+    }
+    *other = bad;
+    return sp;
 #endif
 }
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from reference import ref_decode
 
 import rlecodec
 
@@ -125,3 +126,55 @@ def test_error_pickles_with_attributes():
             err.token, err.item, err.reason, str(err))
     else:
         pytest.fail("no error raised")
+
+
+def long_text(bad_pair=None, start=None, length=None, token=None, which=0):
+    """100 valid runs in a 100x10 mask, one pair or one token replaced.  Long enough that
+    the vectorised reader of plain pairs handles the text up to the replacement."""
+    pairs = [[str(10 * k + 1), "5"] for k in range(100)]
+    if start is not None:
+        pairs[bad_pair][0] = start
+    if length is not None:
+        pairs[bad_pair][1] = length
+    if token is not None:
+        pairs[bad_pair][which] = token
+    return " ".join(" ".join(p) for p in pairs)
+
+
+DEEP_PAIRS = [0, 1, 5, 8, 9, 10, 17, 40, 97, 98, 99]
+
+
+@pytest.mark.parametrize("j", DEEP_PAIRS)
+@pytest.mark.parametrize("token,which,reason", [
+    ("x", 0, "not_a_number"), ("12x", 1, "not_a_number"), ("-3", 0, "negative"),
+    ("99999999999999999999", 1, "overflow"), ("1.5", 1, "not_a_number")])
+def test_bad_tokens_deep_in_long_text_are_named(j, token, which, reason):
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode(long_text(j, token=token, which=which), (100, 10))
+    assert (info.value.token, info.value.reason) == (2 * j + which, reason)
+    assert repr(token)[1:-1] in str(info.value)
+
+
+@pytest.mark.parametrize("j", [j for j in DEEP_PAIRS if j >= 2])  # 0, 1: the short cases
+@pytest.mark.parametrize("start,length,reason", [
+    ("5000", None, "past_end"), (None, "0", "zero_length"), (None, "2000", "past_end"),
+    ("unsorted", None, "unsorted"), ("overlap", None, "overlap")])
+def test_bad_runs_deep_in_long_text_are_named(j, start, length, reason):
+    if start == "unsorted":  # before the previous run's start
+        start = str(10 * (j - 2) + 1)
+    elif start == "overlap":  # inside the previous run
+        start = str(10 * (j - 1) + 2)
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode(long_text(j, start=start, length=length), (100, 10))
+    assert (info.value.token, info.value.reason) == (2 * j, reason)
+
+
+@pytest.mark.parametrize("j", DEEP_PAIRS)
+@pytest.mark.parametrize("token", ["0005", "000000000000005", "0000000000000005",
+                                   "00000000000000000000000005", "5\t", "5\n", "5 ", "5\r\n"])
+def test_unusual_but_valid_tokens_deep_in_long_text(j, token):
+    """Leading zeros up to past 15 digits and other whitespace hand the rest of the text
+    to the general reader: same mask as the reference."""
+    text = long_text(j, token=token, which=1)
+    np.testing.assert_array_equal(rlecodec.decode(text, (100, 10)),
+                                  ref_decode(text, (100, 10)))
