@@ -33,6 +33,7 @@ cdef extern from "rle_scan.h" nogil:
     uint64_t rle_mask64(const uint8_t *p)
     uint64_t rle_spaces64(const uint8_t *p, uint64_t *other)
     bint rle_any64(const uint8_t *p)
+    Py_ssize_t rle_skip_zero64(const uint8_t *p, Py_ssize_t k, Py_ssize_t n)
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
@@ -1214,9 +1215,11 @@ cdef int scan_along(const Grid *g, const Foreground *fg, RunBuf *rb, int layout)
         base = o * n
         k = 0
         while k < n:
-            if carry == 0 and k + 64 <= n and not rle_any64(line + k):
-                k += 64  # 64 pixels off after an off pixel: no edge
-                continue
+            if carry == 0:
+                # Blocks of 64 pixels off after an off pixel hold no edge.
+                k = rle_skip_zero64(line, k, n)
+                if k >= n:
+                    break
             m = line_mask(line, k, n)
             edges = m ^ ((m << 1) | carry)
             carry = m >> 63 if k + 64 <= n else (m >> (n - k - 1)) & 1

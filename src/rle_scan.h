@@ -92,6 +92,25 @@ RLE_INLINE int rle_any64(const uint8_t *p) {
 #endif
 }
 
+/* The first k' >= k, in steps of 64, such that the 64 bytes at p + k' are not all zero or
+   fewer than 64 bytes remain before n: a run of off pixels skipped 128 bytes per test. */
+RLE_INLINE ptrdiff_t rle_skip_zero64(const uint8_t *p, ptrdiff_t k, ptrdiff_t n) {
+#ifdef RLE_HAVE_SSE2
+    while (k + 128 <= n) {
+        const __m128i *q = (const __m128i *)(p + k);
+        __m128i x = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)),
+                         _mm_or_si128(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3))),
+            _mm_or_si128(_mm_or_si128(_mm_loadu_si128(q + 4), _mm_loadu_si128(q + 5)),
+                         _mm_or_si128(_mm_loadu_si128(q + 6), _mm_loadu_si128(q + 7))));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128())) != 0xFFFF) break;
+        k += 128;
+    }
+#endif
+    while (k + 64 <= n && !rle_any64(p + k)) k += 64;
+    return k;
+}
+
 /* Bit k set iff p[k] != 0, for the 64 bytes at p. */
 RLE_INLINE uint64_t rle_mask64(const uint8_t *p) {
 #ifdef RLE_HAVE_SSE2
