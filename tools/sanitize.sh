@@ -33,13 +33,13 @@ echo "== instrumented: $so"
 asan="$(gcc -print-file-name=libasan.so)"
 ubsan="$(gcc -print-file-name=libubsan.so)"
 cd "$work"
+# Left out below: 2 GiB masks under ASan's shadow memory take minutes, not findings; and
+# ASan's quarantine holds freed blocks back on purpose, so RSS grows under it whatever the
+# code does (the RSS test runs in the ordinary build, in .ci/run).
 # CPython itself leaks by design at exit: leak checking is for tools/leaks, not here.
 LD_PRELOAD="$asan:$ubsan" RLECODEC_SANITIZERS=1 \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     "$py" -m pytest -q -p no:cacheprovider --rootdir "$repo" "$repo/tests" \
     -k "not test_large and not test_memory_stays_flat"
-# Left out: 2 GiB masks under ASan's shadow memory take minutes, not findings; and ASan's
-# quarantine holds freed blocks back on purpose, so RSS grows under it whatever the code
-# does (the RSS test runs in the ordinary build, in .ci/run).
 echo "== sanitizers: clean"
