@@ -1795,14 +1795,14 @@ cdef void target_init(Target *t, const Py_buffer *view, int64_t h, int64_t w, bi
     t.base, t.relative, t.strict, t.pattern, t.zeroed = base, relative, strict, pattern, zeroed
 
 
-cdef int target_parse(const Target *t, const Source *src, RunBuf *rb,
-                      ErrInfo *err) noexcept nogil:
-    """Parse and check one source into sorted, disjoint runs."""
+cdef int parse_source(const Source *src, RunBuf *rb, int64_t base, int64_t total,
+                      bint relative, bint strict, bint faithful, ErrInfo *err) noexcept nogil:
+    """Parse and check one source into runs: sorted and disjoint unless ``faithful``."""
     cdef Builder b
     cdef int code
-    builder_init(&b, rb, t.base, t.total, t.relative, t.strict, False)
+    builder_init(&b, rb, base, total, relative, strict, faithful)
     code = source_parse(src, &b, err)
-    if code == OK and not b.ordered:
+    if code == OK and not b.ordered and not faithful:
         normalize_runs(rb)
     err.code = code
     return code
@@ -1824,27 +1824,22 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
                bint relative, bint strict, uint64_t pattern, bint zeroed):
     """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
     source is malformed: parsing ends before writing starts), with the GIL released."""
-    cdef Source src
     cdef RunBuf rb
     cdef ErrInfo err
     cdef Target t
     cdef Py_buffer view
-    cdef list keep = []
     cdef int code
-    rb.data = NULL
-    rb.n = 0
-    rb.cap = 0
-    source_set(&src, rle, keep)
-    PyObject_GetBuffer(out, &view, PyBUF_RECORDS)
-    target_init(&t, &view, h, w, order_f, base, relative, strict, pattern, zeroed)
-    with nogil:
-        code = target_parse(&t, &src, &rb, &err)
-        if code == OK:
+    try:
+        parse_into(rle, &rb, base, h * w, relative, strict, False)
+        PyObject_GetBuffer(out, &view, PyBUF_RECORDS)
+        target_init(&t, &view, h, w, order_f, base, relative, strict, pattern, zeroed)
+        with nogil:
             code = target_write(&t, 0, &rb, &err)
+        PyBuffer_Release(&view)
+        if code != OK:
+            raise_error(&err, None)
+    finally:
         runbuf_free(&rb)
-    PyBuffer_Release(&view)
-    if code != OK:
-        raise_error(&err, None)
 
 
 cdef class DecodeBatch:
@@ -1912,8 +1907,9 @@ cdef class DecodeBatch:
         cdef Py_ssize_t i
         with nogil:
             for i in range(i0, i1):
-                if parse and target_parse(&self.target, &self.sources[i], &self.runs[i],
-                                          &self.errors[i]) != OK:
+                if parse and parse_source(&self.sources[i], &self.runs[i], self.target.base,
+                                          self.target.total, self.target.relative,
+                                          self.target.strict, False, &self.errors[i]) != OK:
                     break
                 if write and target_write(&self.target, self.slots[i] if self.has_slots else i,
                                           &self.runs[i], &self.errors[i]) != OK:
@@ -2087,7 +2083,6 @@ cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint re
     """Parse one input into ``rb`` (initialised empty here) with the GIL released; raise
     KernelError if it is malformed (``rb`` is then the caller's to free)."""
     cdef Source src
-    cdef Builder b
     cdef ErrInfo err
     cdef list keep = []
     cdef int code
@@ -2095,11 +2090,9 @@ cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint re
     rb.n = 0
     rb.cap = 0
     source_set(&src, rle, keep)
-    builder_init(&b, rb, base, total, relative, strict, faithful)
     with nogil:
-        code = source_parse(&src, &b, &err)
+        code = parse_source(&src, rb, base, total, relative, strict, faithful, &err)
     if code != OK:
-        err.code = code
         raise_error(&err, None)
     return 0
 
