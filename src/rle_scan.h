@@ -211,9 +211,15 @@ RLE_INLINE void rle_fill_bytes(uint8_t *dst, uint8_t value, ptrdiff_t n) {
         memset(dst, value, (size_t)n);
     } else if (n >= 16) {
 #ifdef RLE_HAVE_SSE2
+        /* Covered from both ends with a fixed number of stores: a loop here would be turned
+           into `rep stosb` by gcc when the value is a known 0, which is slow to start. */
         __m128i v = _mm_set1_epi8((char)value);
-        for (k = 0; k + 16 < n; k += 16) _mm_storeu_si128((__m128i *)(dst + k), v);
-        _mm_storeu_si128((__m128i *)(dst + n - 16), v);
+        uint8_t *end = dst + n;
+        ptrdiff_t half = n > 128 ? 128 : n > 64 ? 64 : n > 32 ? 32 : 16;
+        for (k = 0; k < half; k += 16) {
+            _mm_storeu_si128((__m128i *)(dst + k), v);
+            _mm_storeu_si128((__m128i *)(end - half + k), v);
+        }
 #else
         for (k = 0; k + 8 < n; k += 8) memcpy(dst + k, &w, 8);
         memcpy(dst + n - 8, &w, 8);
