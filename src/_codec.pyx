@@ -939,11 +939,12 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
 
 
 # Column-major runs into a row-major byte mask through bit matrices: the runs of 64
-# columns are set as bits (64 pixels per word operation), each 64 x 64 block is
-# transposed in registers, and every row of the block is written as 64 bytes at once.
-# Blocks without a run are written as zeros without a transpose.
+# columns are set as bits of one bit string (64 pixels per word operation, no per-line
+# bookkeeping), each 64 x 64 block is read out of it and transposed in registers, and every
+# row of the block is written as 64 bytes at once.  Blocks without a run are written as
+# zeros without a transpose.
 cdef enum:
-    BITS_MAX_LINE = 131072     # the 64 column bitmaps stay within 1 MiB
+    BITS_MAX_LINE = 131072     # the bits of 64 columns stay within 1 MiB
 
 
 cdef inline void set_bits(uint64_t *col, int64_t i0, int64_t i1) noexcept nogil:
@@ -960,55 +961,65 @@ cdef inline void set_bits(uint64_t *col, int64_t i0, int64_t i1) noexcept nogil:
     col[w1] |= hi
 
 
+cdef inline uint64_t bits_at(const uint64_t *a, int64_t i) noexcept nogil:
+    """Bits i .. i+63 of a bit string (whose word past bit i's word is readable)."""
+    cdef int64_t q = i >> 6, sh = i & 63
+    # Shifting by 1 and then 63 - sh keeps every shift below 64 when sh is 0.
+    return (a[q] >> sh) | ((a[q + 1] << 1) << (63 - sh))
+
+
 cdef int write_across_bits(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
     """Write every pixel (runs and zeros) of a byte mask whose inner lines (L pixels) cut
-    across memory and whose outer lines are adjacent bytes (``s_out == 1``)."""
-    cdef int64_t L = g.L, M = g.M, nwords = (L + 63) // 64
-    cdef int64_t c0, cw, j, k, rg, row, rows, s, e, stop
+    across memory and whose outer lines are adjacent bytes (``s_out == 1``).
+
+    The pixels of 64 consecutive outer lines are consecutive in the numbering, so their
+    runs are set in one bit string without splitting them at line ends."""
+    cdef int64_t L = g.L, M = g.M, band_words = (64 * L + 63) // 64 + 1
+    cdef int64_t c0, cw, j, rg, row, rows, s, e, lo, stop
     cdef Py_ssize_t r = 0
     cdef uint64_t t[64]
-    cdef uint64_t any_bits
-    cdef uint64_t *bits = <uint64_t *> malloc(<size_t> (64 * nwords) * sizeof(uint64_t))
-    cdef Cursor cur
+    cdef uint64_t any_bits, keep
+    cdef uint64_t *bits = <uint64_t *> calloc_i64(band_words)
     cdef uint8_t *dst
     if bits == NULL:
         return E_NOMEM
-    memset(bits, 0, <size_t> (64 * nwords) * sizeof(uint64_t))
-    cur.o = 0
-    cur.first = 0
-    s = rb.data[0] if rb.n else 0
     for c0 in range(0, M, 64):
         cw = 64 if M - c0 >= 64 else M - c0
-        stop = (c0 + cw) * L
-        # The runs (or the rest of a run) in columns c0 .. c0+cw-1, as bits.
-        while r < rb.n and s < stop:
-            e = rb.data[2 * r] + rb.data[2 * r + 1]
-            while s < e and s < stop:
-                cursor_seek(&cur, s, L)
-                k = e - cur.first if e - cur.first < L else L
-                set_bits(bits + (cur.o - c0) * nwords, s - cur.first, k)
-                s = cur.first + k
-            if s >= e:
-                r += 1
-                if r < rb.n:
-                    s = rb.data[2 * r]
-        for rg in range(nwords):
+        lo = c0 * L
+        stop = lo + cw * L
+        # The runs (or their parts) in lines c0 .. c0+cw-1: bit p - lo is pixel p.
+        while r < rb.n:
+            s = rb.data[2 * r]
+            if s >= stop:
+                break
+            e = s + rb.data[2 * r + 1]
+            if s < lo:
+                s = lo  # the rest of a run begun in the band before
+            if e > stop:
+                set_bits(bits, s - lo, stop - lo)
+                break  # and its rest goes to the next band
+            set_bits(bits, s - lo, e - lo)
+            r += 1
+        for rg in range(0, L, 64):
+            rows = L - rg if L - rg < 64 else 64
+            keep = ~(<uint64_t> 0) if rows == 64 else ((<uint64_t> 1) << rows) - 1
             any_bits = 0
             for j in range(cw):
-                t[j] = bits[j * nwords + rg]
-                bits[j * nwords + rg] = 0
+                # (Bits of the next line, past `rows`, would only land in rows not written;
+                # masked so that an empty block is seen as one.)
+                t[j] = bits_at(bits, j * L + rg) & keep
                 any_bits |= t[j]
-            rows = L - 64 * rg if L - 64 * rg < 64 else 64
-            dst = <uint8_t *> g.ptr + 64 * rg * g.s_in + c0
+            dst = <uint8_t *> g.ptr + rg * g.s_in + c0
             if any_bits == 0:
                 for row in range(rows):
                     rle_fill_bytes(dst + row * g.s_in, 0, cw)
                 continue
             for j in range(cw, 64):
                 t[j] = 0
-            transpose64(t)  # t[row] bit j: pixel (64 * rg + row, c0 + j)
+            transpose64(t)  # t[row] bit j: pixel (rg + row, c0 + j)
             for row in range(rows):
                 rle_expand64(t[row], value, dst + row * g.s_in, cw)
+        memset(bits, 0, <size_t> ((cw * L + 63) // 64) * sizeof(uint64_t))
     free(bits)
     return OK
 

@@ -84,6 +84,29 @@ def test_short_runs_into_row_major_bytes_through_bit_matrices(h, w):
             assert (wide[:, :2] == sentinel).all() and (wide[:, w + 2:] == sentinel).all()
 
 
+@pytest.mark.parametrize("h", [1, 63, 64, 100])
+def test_bit_matrix_runs_across_lines_and_bands(h):
+    """In the bit-matrix path a band of 64 columns is one bit string: a long run through
+    whole columns and across band edges (columns 63|64 and 127|128), runs that start on a
+    band's last pixel or end on it, among many short ones (so the path is taken)."""
+    rng = np.random.default_rng(h)
+    w = 200
+    m = (rng.random((h, w)) < 0.3).astype(np.uint8)
+    flat = m.reshape(-1, order="F")        # pixel numbering: flat[c * h + r] is m[r, c]
+    flat[60 * h + h // 2: 131 * h - h // 3] = 1      # from mid column 60 to mid column 130
+    flat[191 * h: 193 * h] = 1                        # exactly columns 191 and 192
+    flat[128 * h - 2: 128 * h + 1] = [0, 1, 1]        # from a band's last pixel on
+    flat[64 * h - 3: 64 * h] = 1                      # up to the end of a band
+    flat[64 * h] = 0
+    m = flat.reshape((h, w), order="F")
+    text = ref_encode(m)
+    runs = np.asarray(text.split(), dtype=np.int64).reshape(-1, 2)
+    assert runs[:, 1].sum() < 8 * len(runs)           # mean run short: bit matrices
+    np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+    np.testing.assert_array_equal(rlecodec.decode(text, (h, w), value=200, dtype=np.uint8),
+                                  m * np.uint8(200))
+
+
 @pytest.mark.parametrize("order", ["F", "C"])
 def test_encode_skips_empty_64_pixel_blocks_without_losing_edges(order):
     """Runs that end or start exactly at a 64-pixel block edge, next to empty blocks."""
