@@ -2200,15 +2200,19 @@ cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out)
     so the two characters nearly every count needs are written without a branch."""
     cdef Py_ssize_t i, p = 0
     cdef int64_t x
-    cdef int n, k
+    cdef int n, k, bits
     for i in range(m):
         x = cnts[i]
         if i > 2:
             x -= cnts[i - 2]  # both >= 0: no overflow
-        # Characters needed: the bits of x plus its sign, 5 to a character.
-        n = (rle_bitlen64(<uint64_t> (x ^ (x >> 63))) + 5) // 5
-        out[p] = <char> (48 + ((x & 0x1f) | (0x20 if n > 1 else 0)))
-        out[p + 1] = <char> (48 + (((x >> 5) & 0x1f) | (0x20 if n > 2 else 0)))
+        # Bits of x plus its sign, 5 to a character.  No branch on them for the first two
+        # characters (on noise's small counts such branches mispredict): the | 1 gives 0 its
+        # one character without a special case, and a continuation bit (0x20) is the sign of
+        # 5 - bits or 10 - bits, shifted into place.
+        bits = rle_bitlen64((<uint64_t> (x ^ (x >> 63))) | 1) + 1
+        n = (bits + 4) // 5
+        out[p] = <char> (48 + ((x & 0x1f) | ((<uint32_t> (5 - bits) >> 26) & 0x20)))
+        out[p + 1] = <char> (48 + (((x >> 5) & 0x1f) | ((<uint32_t> (10 - bits) >> 26) & 0x20)))
         for k in range(2, n):
             out[p + k] = <char> (48 + (((x >> (5 * k)) & 0x1f) | (0x20 if k < n - 1 else 0)))
         p += n
