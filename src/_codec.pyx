@@ -368,7 +368,12 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
     cdef uint64_t spaces, other, start = 0, v
     cdef bint half = False      # the start of the current pair has been read
     cdef bint stop = False
-    cdef int64_t k = 0
+    cdef int64_t k = 0, first
+    # The checker's state, kept in locals for the usual pairs (see below).
+    cdef int64_t *dst = st.runs.data
+    cdef int64_t base = st.base, total = st.total
+    cdef int64_t prev_start = st.prev_start, prev_end = st.prev_end, seen = st.seen
+    cdef bint absolute = not st.relative
     while not stop and blk + 64 + 2 * PLAIN_MAX_DIGITS <= n:
         spaces = rle_spaces64(s + blk, &other)
         if other:
@@ -387,14 +392,38 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                 start = v
                 pair_at = ts
                 half = True
-            elif take_pair(&st, <int64_t> start, <int64_t> v, st.runs.data, &w) != OK:
-                stop = True
-                break
+                ts = end + 1
+                continue
+            first = <int64_t> start - base
+            if absolute & (first > prev_end) & (<int64_t> v > 0) & (<int64_t> v <= total - first):
+                # The usual pair: past a gap, not empty, inside the mask (so it starts inside
+                # too).  take_pair would store it as it is, with nothing to merge, so it is
+                # stored here without take_pair's branches.  Any other pair goes to
+                # take_pair; one it rejects is read again, and its error worded, by the
+                # general path.
+                dst[2 * w] = first
+                dst[2 * w + 1] = <int64_t> v
+                w += 1
+                seen += 1
+                prev_start = first
+                prev_end = first + <int64_t> v
             else:
-                half = False
-                k += 2
+                st.prev_start = prev_start
+                st.prev_end = prev_end
+                st.seen = seen
+                if take_pair(&st, <int64_t> start, <int64_t> v, dst, &w) != OK:
+                    stop = True
+                    break
+                prev_start = st.prev_start
+                prev_end = st.prev_end
+                seen = st.seen
+            half = False
+            k += 2
             ts = end + 1
         blk += 64
+    st.prev_start = prev_start
+    st.prev_end = prev_end
+    st.seen = seen
     st.runs.n = w
     b[0] = st
     done[0] = k

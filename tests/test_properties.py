@@ -1,7 +1,7 @@
 """Property tests: round trips and strictness against the reference, on generated input."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from reference import ref_check, ref_decode_lenient, ref_encode
@@ -87,3 +87,52 @@ def test_encode_classes_label_maps_match_per_label_encoding(h, w, dt, order, tra
         labels = np.ascontiguousarray(labels.T).T
     want = {v.item(): ref_encode(labels == v, order) for v in np.unique(labels) if v}
     assert rlecodec.encode_classes(labels, order=order) == want
+
+
+@st.composite
+def long_texts(draw):
+    """40 to 150 pairs separated by single spaces, so that the word-at-a-time reader takes
+    them, and a mask shape.  Runs after a gap, with touching, empty, backward and
+    overlapping ones mixed in after the first 20, and a mask that ends around the last
+    run; written as absolute 1-based starts or as relative gaps."""
+    relative = draw(st.booleans())
+    kinds = st.sampled_from(["gap"] * 25 + ["touch", "empty", "back", "overlap"])
+    tokens, end, start = [], 0, 0
+    for i in range(draw(st.integers(40, 150))):
+        kind, size = draw(kinds) if i >= 20 else "gap", draw(st.integers(1, 12))
+        prev_start = start
+        start = {"gap": end + size, "touch": end, "empty": end + size,
+                 "back": max(prev_start - size, 0), "overlap": max(end - 1, 0)}[kind]
+        length = 0 if kind == "empty" else size
+        tokens += [start - end if relative and tokens else start + 1, length]
+        end = max(end, start + length)
+    h = draw(st.integers(1, 8))
+    w = max(1, (end + draw(st.sampled_from([-3, -1, 0, 1, 7]))) // h)
+    return " ".join(map(str, tokens)), relative, (h, w)
+
+
+@settings(max_examples=300)
+@given(long_texts(), st.booleans(), orders)
+def test_long_texts_are_decoded_or_rejected_like_the_reference(text_rel_shape, strict, order):
+    """The quick path for ordinary pairs hands every other pair to the full checker, and
+    the two must keep one state: the error (or the mask) is the reference's."""
+    text, relative, (h, w) = text_rel_shape
+    expected = ref_check(text, h * w, 1, relative, strict)
+    out = np.full((h, w), 7, np.uint8)
+    try:
+        rlecodec.decode(text, order=order, relative=relative, strict=strict, out=out)
+    except rlecodec.RLEError as err:
+        assert expected == (err.token, err.reason), text
+        assert (out == 7).all()
+    else:
+        assert expected is None, text
+        np.testing.assert_array_equal(out, ref_decode_lenient(text, (h, w), order, 1,
+                                                              relative))
+    if expected is None:
+        tokens = [int(t) for t in text.split()]
+        runs, end = [], 0
+        for k in range(0, len(tokens), 2):
+            start = end + tokens[k] if relative and runs else tokens[k] - 1
+            runs.append([start, tokens[k + 1]])
+            end = start + tokens[k + 1]
+        assert rlecodec.to_runs(text, relative=relative, strict=strict).tolist() == runs
