@@ -39,6 +39,7 @@ cdef extern from "rle_scan.h" nogil:
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
     void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
     const uint64_t rle_pow10[8]
+    int rle_put_digits8(char *dst, uint32_t v)
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -1697,23 +1698,31 @@ cdef inline int count_digits(uint64_t v) noexcept nogil:
 
 
 cdef inline char *write_number(char *dst, uint64_t v) noexcept nogil:
-    """Write ``v`` in decimal at ``dst`` and return the end."""
-    cdef int n = count_digits(v)
-    cdef char *end = dst + n
-    cdef char *p = end
+    """Write ``v`` in decimal at ``dst`` and return the end.  A number of 3 to 8 digits is
+    one 8-byte store, so 8 bytes at ``dst`` must be writable."""
+    cdef int n
+    cdef char *p
     cdef uint64_t q
+    if v < 10:
+        dst[0] = <char> (48 + v)
+        return dst + 1
+    if v < 100:
+        memcpy(dst, DIGIT_PAIRS + 2 * v, 2)
+        return dst + 2
+    if v < 100000000:
+        return dst + rle_put_digits8(dst, <uint32_t> v)
+    n = count_digits(v)
+    p = dst + n
     while v >= 100:
         q = v // 100
         p -= 2
         memcpy(p, DIGIT_PAIRS + 2 * (v - q * 100), 2)
         v = q
     if v >= 10:
-        p -= 2
-        memcpy(p, DIGIT_PAIRS + 2 * v, 2)
+        memcpy(p - 2, DIGIT_PAIRS + 2 * v, 2)
     else:
-        p -= 1
-        p[0] = <char> (48 + v)
-    return end
+        (p - 1)[0] = <char> (48 + v)
+    return dst + n
 
 
 cdef inline uint64_t written_start(const int64_t *runs, Py_ssize_t r, int64_t base,
@@ -1723,23 +1732,32 @@ cdef inline uint64_t written_start(const int64_t *runs, Py_ssize_t r, int64_t ba
     return <uint64_t> (runs[2 * r] + base)
 
 
-cdef Py_ssize_t formatted_size(const RunBuf *rb, int64_t base, bint relative) noexcept nogil:
-    cdef Py_ssize_t r, size = 0
-    for r in range(rb.n):
-        size += count_digits(written_start(rb.data, r, base, relative))
-        size += count_digits(<uint64_t> rb.data[2 * r + 1]) + 2
-    return size - 1 if size > 0 else 0
-
-
-cdef void format_runs(const RunBuf *rb, int64_t base, bint relative, char *dst) noexcept nogil:
+cdef Py_ssize_t formatted_bound(const RunBuf *rb, int64_t base) noexcept nogil:
+    """Room enough for the text of runs: no number written (a start plus ``base``, a gap
+    or a length) exceeds the largest run end plus ``base``, so none has more digits.
+    Cheaper than counting every number's digits, at the price of an extra copy."""
     cdef Py_ssize_t r
+    cdef uint64_t top = 0, e
+    for r in range(rb.n):
+        e = <uint64_t> rb.data[2 * r] + <uint64_t> rb.data[2 * r + 1]
+        top = e if e > top else top
+    # (+ 8: write_number stores 8 bytes at once.)
+    return rb.n * (2 * count_digits(top + <uint64_t> base) + 2) + 8
+
+
+cdef Py_ssize_t format_runs(const RunBuf *rb, int64_t base, bint relative,
+                            char *dst) noexcept nogil:
+    """Write the runs as text at ``dst`` (room: :func:`formatted_bound`); return its length."""
+    cdef Py_ssize_t r
+    cdef char *at = dst
     for r in range(rb.n):
         if r > 0:
-            dst[0] = 32
-            dst += 1
-        dst = write_number(dst, written_start(rb.data, r, base, relative))
-        dst[0] = 32
-        dst = write_number(dst + 1, <uint64_t> rb.data[2 * r + 1])
+            at[0] = 32
+            at += 1
+        at = write_number(at, written_start(rb.data, r, base, relative))
+        at[0] = 32
+        at = write_number(at + 1, <uint64_t> rb.data[2 * r + 1])
+    return at - dst
 
 
 cdef int check_runs(const int64_t *runs, Py_ssize_t n, int64_t base, ErrInfo *err) noexcept nogil:
@@ -1782,12 +1800,18 @@ cdef object runbuf_to_array(const RunBuf *rb):
 
 
 cdef object runs_to_str(const RunBuf *rb, int64_t base, bint relative):
-    cdef Py_ssize_t size = formatted_size(rb, base, relative)
-    cdef object text = PyUnicode_New(size, 127)
-    cdef char *dst = <char *> PyUnicode_DATA(text)
-    with nogil:
-        format_runs(rb, base, relative, dst)
-    return text
+    cdef Py_ssize_t size
+    cdef char *buf = <char *> malloc(<size_t> formatted_bound(rb, base) + 1)
+    if buf == NULL:
+        raise MemoryError("rlecodec: out of memory while encoding")
+    try:
+        with nogil:
+            size = format_runs(rb, base, relative, buf)
+        text = PyUnicode_New(size, 127)
+        memcpy(PyUnicode_DATA(text), buf, <size_t> size)
+        return text
+    finally:
+        free(buf)
 
 
 cdef void raise_error(const ErrInfo *err, object item) except *:
@@ -2075,18 +2099,16 @@ cdef class EncodeBatch:
 
     cdef int encode_item(self, Py_ssize_t i) noexcept nogil:
         cdef int code = mask_scan(&self.grids[i], &self.fgs[i], &self.runs[i])
-        cdef Py_ssize_t size
         if self.keep_runs:
             self.codes[i] = code
             return code
         if code == OK:
-            size = formatted_size(&self.runs[i], self.base, self.relative)
-            self.texts[i] = <char *> malloc(<size_t> size + 1)
+            self.texts[i] = <char *> malloc(<size_t> formatted_bound(&self.runs[i], self.base) + 1)
             if self.texts[i] == NULL:
                 code = E_NOMEM
             else:
-                format_runs(&self.runs[i], self.base, self.relative, self.texts[i])
-                self.sizes[i] = size
+                self.sizes[i] = format_runs(&self.runs[i], self.base, self.relative,
+                                            self.texts[i])
         runbuf_free(&self.runs[i])
         self.codes[i] = code
         return code

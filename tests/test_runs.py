@@ -50,6 +50,27 @@ def test_round_trip_with_reference(base, relative):
         assert rlecodec.from_runs(runs, base=base, relative=relative) == text
 
 
+@pytest.mark.parametrize("base,relative", [(1, False), (0, False), (0, True)])
+def test_numbers_of_every_digit_count_are_written_exactly(base, relative):
+    """Starts, gaps and lengths at every power of ten (1 to 19 digits, where the writer
+    switches between one byte, a digit pair, one 8-byte store and digit pairs from the
+    back), packed tight so that an 8-byte store runs past the number into the next."""
+    values = sorted({v for k in range(19) for v in (10**k - 1, 10**k, 10**k + 1) if v > 0})
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        lengths = rng.choice(values[:40], size=int(rng.integers(1, 12)))
+        gaps = rng.choice(values[:40], size=len(lengths))
+        starts = np.cumsum(gaps) + np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        runs = np.stack([starts, lengths], axis=1).astype(np.int64)
+        written = [int(s) + base for s in starts]
+        if relative:
+            written = [written[0]] + [int(starts[i] - starts[i - 1] - lengths[i - 1])
+                                      for i in range(1, len(starts))]
+        want = " ".join(f"{w} {n}" for w, n in zip(written, lengths.tolist(), strict=True))
+        assert rlecodec.from_runs(runs, base=base, relative=relative) == want
+        assert rlecodec.to_runs(want, base=base, relative=relative).tolist() == runs.tolist()
+
+
 @pytest.mark.parametrize("runs,token,reason", [
     ([[0, 3], [2, 2]], 2, "overlap"), ([[5, 3], [0, 2]], 2, "unsorted"),
     ([[0, 0]], 0, "zero_length"), ([[-1, 3]], 0, "negative"), ([[0, -3]], 1, "negative"),
