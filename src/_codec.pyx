@@ -1409,14 +1409,17 @@ cdef void memory_order(const Grid *g, Grid *t) noexcept nogil:
 
 
 cdef bint mostly_short_runs(const Grid *g, const Foreground *fg) noexcept nogil:
-    """Sample up to 64 memory lines from the middle: are runs there short (noise-like)?"""
+    """Sample up to 16 memory lines spread over the mask: are runs there short
+    (noise-like)?  (Few lines: on a mask of long runs the sample is pure overhead.)"""
     cdef Grid t, band
     cdef RunBuf sample
-    cdef int64_t lines = g.L if g.L < 64 else 64
+    cdef int64_t lines = g.L if g.L < 16 else 16
+    cdef int64_t step = g.L // lines
     cdef bint short = False
     memory_order(g, &t)
     band = t
-    band.ptr = t.ptr + ((g.L - lines) // 2) * t.s_out
+    band.ptr = t.ptr + (step // 2) * t.s_out
+    band.s_out = t.s_out * step
     band.M = lines
     sample.data = NULL
     sample.n = 0
