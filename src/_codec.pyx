@@ -349,6 +349,8 @@ cdef enum:
 cdef inline uint64_t plain_value(const uint8_t *p, Py_ssize_t ndig) noexcept nogil:
     """The value of 1 to 15 ASCII digits at ``p`` (16 bytes there must be readable)."""
     cdef uint64_t x = rle_load64(p) ^ 0x3030303030303030ULL
+    if ndig <= 2:  # most lengths: no multiply chain
+        return (x & 0xF) if ndig == 1 else (x & 0xF) * 10 + ((x >> 8) & 0xF)
     if ndig <= 8:
         return swar_eight_digits(x << (64 - 8 * ndig))
     return (swar_eight_digits(x) * rle_pow10[ndig - 8]
