@@ -587,26 +587,40 @@ cdef int coco_runs(const int64_t *counts, Py_ssize_t m, RunBuf *rb, int64_t tota
                    ErrInfo *err) noexcept nogil:
     """Foreground runs of COCO counts (empty ones dropped, touching ones joined); the
     counts must be non-negative and add up to exactly ``total``."""
-    cdef Py_ssize_t i
-    cdef int64_t pos = 0, c
-    err.code = runbuf_reserve(rb, m // 2 + 1)
-    i = 0
-    while err.code == OK and i < m:
+    cdef Py_ssize_t i, w
+    cdef int64_t pos = 0, c, last_end = -1
+    cdef int64_t *d
+    err.code = runbuf_reserve(rb, rb.n + m // 2 + 1)  # room for every foreground count
+    if err.code != OK:
+        return err.code
+    # Locals, not rb's fields: stores to the runs could alias them.
+    d = rb.data
+    w = rb.n
+    if w > 0:
+        last_end = d[2 * w - 2] + d[2 * w - 1]
+    for i in range(m):
         c = counts[i]
         if c < 0:
             err.code = E_NEGATIVE
         elif c > total - pos:  # no overflow: 0 <= pos <= total
             err.code = E_SIZE
-        elif i & 1 and c > 0:
-            err.code = runbuf_push_merged(rb, pos, c)
         if err.code != OK:
+            rb.n = w
             err.token = i
             err.offset = i
             err.length = 1
             return err.code
+        if i & 1 and c > 0:
+            if pos == last_end:
+                d[2 * w - 1] += c
+            else:
+                d[2 * w] = pos
+                d[2 * w + 1] = c
+                w += 1
+            last_end = pos + c
         pos += c
-        i += 1
-    if err.code == OK and pos != total:
+    rb.n = w
+    if pos != total:
         err.code = E_SIZE
         err.token = m - 1 if m > 0 else 0
         err.offset = err.token
@@ -2196,52 +2210,60 @@ def from_runs(const int64_t[:, ::1] runs, int64_t base, bint relative):
 
 cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssize_t *count,
                             ErrInfo *err) noexcept nogil:
+    # The error code is a local: stores to `out` could alias `err`'s fields, which would
+    # then be reloaded for every count.
     cdef Py_ssize_t p = 0, m = 0, start
     cdef int64_t x
     cdef uint64_t ux
-    cdef int c, k
+    cdef int c, k, code = OK
     cdef bint more
-    err.code = OK
     while p < n:
         start = p
-        ux = 0
-        k = 0
-        more = True
-        while more:
-            if p >= n:
-                err.code = E_ODD  # truncated: the last count never ended
-                break
-            c = <int> s[p] - 48
-            if c < 0 or c > 63:
-                err.code = E_NOT_NUMBER
-                break
-            if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
-                err.code = E_OVERFLOW
-                break
-            ux |= <uint64_t> (c & 0x1f) << (5 * k)
-            more = (c & 0x20) != 0
+        c = <int> s[p] - 48
+        if <unsigned int> c < 32:
+            # One character (no 0x20: nothing follows): 5 bits, 0x10 the sign.
+            x = c - ((c & 0x10) << 1)
             p += 1
-            k += 1
-            if not more and (c & 0x10) and 5 * k < 64:
-                ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
-        x = <int64_t> ux
-        # A bad character stops inside the count (it is part of what is reported).
-        err.length = (p if p < n else n) - start + (1 if err.code != OK else 0)
-        if err.code == OK and m > 2:
+        else:
+            ux = 0
+            k = 0
+            more = True
+            while more:
+                if p >= n:
+                    code = E_ODD  # truncated: the last count never ended
+                    break
+                c = <int> s[p] - 48
+                if c < 0 or c > 63:
+                    code = E_NOT_NUMBER
+                    break
+                if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
+                    code = E_OVERFLOW
+                    break
+                ux |= <uint64_t> (c & 0x1f) << (5 * k)
+                more = (c & 0x20) != 0
+                p += 1
+                k += 1
+                if not more and (c & 0x10) and 5 * k < 64:
+                    ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
+            x = <int64_t> ux
+        if code == OK and m > 2:
             if x > 0 and out[m - 2] > INT64_MAX - x:  # out[m - 2] >= 0: only x > 0 overflows
-                err.code = E_OVERFLOW
+                code = E_OVERFLOW
             else:
                 x += out[m - 2]
-        if err.code == OK and x < 0:
-            err.code = E_NEGATIVE
-        if err.code != OK:
+        if code == OK and x < 0:
+            code = E_NEGATIVE
+        if code != OK:
+            # A bad character stops inside the count (it is part of what is reported).
+            err.length = (p if p < n else n) - start + 1
             err.token = m
             err.offset = start
             break
         out[m] = x
         m += 1
+    err.code = code
     count[0] = m
-    return err.code
+    return code
 
 
 cdef enum:

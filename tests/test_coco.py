@@ -46,6 +46,28 @@ def test_decode_is_pycocotools_decode():
         np.testing.assert_array_equal(coco.decode(coco.encode(m, compressed=False)), m)
 
 
+def test_counts_with_empty_runs_decode_like_their_definition():
+    """Counts of 0 inside a COCO RLE (touching foreground runs, an empty first background)
+    and 1-character and longer counts mixed, compressed or not: the mask is the counts laid
+    out column-major, alternating background and foreground."""
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        counts = rng.choice([0, 0, 1, 2, 15, 16, 17, 40, 600], size=int(rng.integers(1, 30)))
+        h = int(rng.integers(1, 5))
+        total = int(counts.sum())
+        pad = -total % h            # a last count that fills the final column
+        counts = np.append(counts, pad) if pad else counts
+        w = int(counts.sum()) // h
+        if w == 0:
+            continue
+        flat = np.repeat(np.arange(len(counts)) % 2, counts).astype(np.uint8)
+        want = flat.reshape((h, w), order="F")
+        obj = {"size": [h, w], "counts": counts.tolist()}
+        np.testing.assert_array_equal(coco.decode(obj), want)
+        packed = {"size": [h, w], "counts": _codec.coco_string_from_counts(counts)}
+        np.testing.assert_array_equal(coco.decode(packed), want)
+
+
 def test_area_and_bbox_are_pycocotools():
     for m in masks():
         rle = pycoco.encode(np.asfortranarray(m))
