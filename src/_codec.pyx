@@ -372,10 +372,9 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
     cdef bint half = False      # the start of the current pair has been read
     cdef bint stop = False
     cdef int64_t k = 0, first
-    # The checker's state, kept in locals for the usual pairs (see below).
+    # Options read in every pass, hoisted out of the checker's state.
     cdef int64_t *dst = st.runs.data
     cdef int64_t base = st.base, total = st.total
-    cdef int64_t prev_start = st.prev_start, prev_end = st.prev_end, seen = st.seen
     cdef bint absolute = not st.relative
     while not stop and blk + 64 + 2 * PLAIN_MAX_DIGITS <= n:
         spaces = rle_spaces64(s + blk, &other)
@@ -398,7 +397,7 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                 ts = end + 1
                 continue
             first = <int64_t> start - base
-            if absolute & (first > prev_end) & (<int64_t> v > 0) & (<int64_t> v <= total - first):
+            if absolute & (first > st.prev_end) & (<int64_t> v > 0) & (<int64_t> v <= total - first):
                 # The usual pair: past a gap, not empty, inside the mask (so it starts inside
                 # too).  take_pair would store it as it is, with nothing to merge, so it is
                 # stored here without take_pair's branches.  Any other pair goes to
@@ -407,26 +406,16 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                 dst[2 * w] = first
                 dst[2 * w + 1] = <int64_t> v
                 w += 1
-                seen += 1
-                prev_start = first
-                prev_end = first + <int64_t> v
-            else:
-                st.prev_start = prev_start
-                st.prev_end = prev_end
-                st.seen = seen
-                if take_pair(&st, <int64_t> start, <int64_t> v, dst, &w) != OK:
-                    stop = True
-                    break
-                prev_start = st.prev_start
-                prev_end = st.prev_end
-                seen = st.seen
+                st.seen += 1
+                st.prev_start = first
+                st.prev_end = first + <int64_t> v
+            elif take_pair(&st, <int64_t> start, <int64_t> v, dst, &w) != OK:
+                stop = True
+                break
             half = False
             k += 2
             ts = end + 1
         blk += 64
-    st.prev_start = prev_start
-    st.prev_end = prev_end
-    st.seen = seen
     st.runs.n = w
     b[0] = st
     done[0] = k
@@ -587,42 +576,29 @@ cdef int coco_runs(const int64_t *counts, Py_ssize_t m, RunBuf *rb, int64_t tota
                    ErrInfo *err) noexcept nogil:
     """Foreground runs of COCO counts (empty ones dropped, touching ones joined); the
     counts must be non-negative and add up to exactly ``total``."""
-    cdef Py_ssize_t i, w
-    cdef int64_t pos = 0, c, last_end = -1
-    cdef int64_t *d
+    cdef Py_ssize_t i
+    cdef int64_t pos = 0, c
+    cdef RunBuf out
     err.code = runbuf_reserve(rb, rb.n + m // 2 + 1)  # room for every foreground count
     if err.code != OK:
         return err.code
-    # Locals, not rb's fields: stores to the runs could alias them.
-    d = rb.data
-    w = rb.n
-    if w > 0:
-        last_end = d[2 * w - 2] + d[2 * w - 1]
+    # Filled through a local copy: stores to the runs cannot alias its fields, so they stay
+    # in registers (through rb they were reloaded for every count).
+    out = rb[0]
     for i in range(m):
         c = counts[i]
-        if c < 0:
-            err.code = E_NEGATIVE
-        elif c > total - pos:  # no overflow: 0 <= pos <= total
-            err.code = E_SIZE
-        if err.code != OK:
-            rb.n = w
+        if c < 0 or c > total - pos:  # no overflow: 0 <= pos <= total
+            err.code = E_NEGATIVE if c < 0 else E_SIZE
             err.token = i
-            err.offset = i
-            err.length = 1
-            return err.code
+            break
         if i & 1 and c > 0:
-            if pos == last_end:
-                d[2 * w - 1] += c
-            else:
-                d[2 * w] = pos
-                d[2 * w + 1] = c
-                w += 1
-            last_end = pos + c
+            runbuf_push_merged(&out, pos, c)  # cannot fail: the room is reserved
         pos += c
-    rb.n = w
-    if pos != total:
+    rb[0] = out
+    if err.code == OK and pos != total:
         err.code = E_SIZE
         err.token = m - 1 if m > 0 else 0
+    if err.code != OK:
         err.offset = err.token
         err.length = 1
     return err.code
@@ -781,6 +757,18 @@ cdef void zero_grid(const Grid *g) noexcept nogil:
         fill_across(g, i, 0, g.M, 0)
 
 
+cdef inline int close_segment(const Sweep *sw, int64_t i, int64_t o, const Grid *g,
+                              uint64_t pattern, RunBuf *sink) noexcept nogil:
+    """Pixel ``i`` turned off at outer line ``o``: fill its segment, or record it in
+    ``sink`` as the pairs (i, o0), (o, 0)."""
+    if sink == NULL:
+        fill_across(g, i, sw.open_at[i], o, pattern)
+        return OK
+    if runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
+        return E_NOMEM
+    return OK
+
+
 cdef int sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern,
                     RunBuf *sink) noexcept nogil:
     """Move from the previous outer line to line ``o`` (whose intervals are in ``cur``):
@@ -802,18 +790,12 @@ cdef int sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern,
         a1 = a[1]
         b0 = b[0]
         b1 = b[1]
-        if sink == NULL:
-            for i in range(a0, min(a1, b0)):
-                fill_across(g, i, sw.open_at[i], o, pattern)
-            for i in range(max(a0, b1), a1):
-                fill_across(g, i, sw.open_at[i], o, pattern)
-        else:
-            for i in range(a0, min(a1, b0)):
-                if runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
-                    return E_NOMEM
-            for i in range(max(a0, b1), a1):
-                if runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
-                    return E_NOMEM
+        for i in range(a0, min(a1, b0)):
+            if close_segment(sw, i, o, g, pattern, sink) != OK:
+                return E_NOMEM
+        for i in range(max(a0, b1), a1):
+            if close_segment(sw, i, o, g, pattern, sink) != OK:
+                return E_NOMEM
         for i in range(b0, min(b1, a0)):
             sw.open_at[i] = o
         for i in range(max(b0, a1), b1):
@@ -832,9 +814,7 @@ cdef int sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern,
             break
         if (ia & 1) and not (ib & 1):
             for i in range(x, y):
-                if sink == NULL:
-                    fill_across(g, i, sw.open_at[i], o, pattern)
-                elif runbuf_push(sink, i, sw.open_at[i]) != OK or runbuf_push(sink, o, 0) != OK:
+                if close_segment(sw, i, o, g, pattern, sink) != OK:
                     return E_NOMEM
         elif (ib & 1) and not (ia & 1):
             for i in range(x, y):
