@@ -397,7 +397,11 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                 ts = end + 1
                 continue
             first = <int64_t> start - base
-            if absolute & (first > st.prev_end) & (<int64_t> v > 0) & (<int64_t> v <= total - first):
+            # (first + v, not total - first: every term is evaluated, and with no shape
+            # total is 2**63 - 1 while first is -1 for a start of 0 in 1-based text.  Plain
+            # numbers have at most 15 digits, so the sum cannot overflow.)
+            if (absolute & (first > st.prev_end) & (<int64_t> v > 0)
+                    & (first + <int64_t> v <= total)):
                 # The usual pair: past a gap, not empty, inside the mask (so it starts inside
                 # too).  take_pair would store it as it is, with nothing to merge, so it is
                 # stored here without take_pair's branches.  Any other pair goes to

@@ -169,6 +169,27 @@ def test_bad_runs_deep_in_long_text_are_named(j, start, length, reason):
     assert (info.value.token, info.value.reason) == (2 * j, reason)
 
 
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize("j", [2, 40, 97])
+def test_a_start_of_0_deep_in_1_based_text_without_a_shape(j, relative):
+    """``to_runs`` has no mask size (its bound is 2**63 - 1).  A start token of 0 read by
+    the quick reader is below the base, or a gap of 0 with relative starts; no arithmetic
+    may overflow on the way (the sanitizer run checks that)."""
+    text = long_text(j, start="0")
+    if not relative:
+        with pytest.raises(rlecodec.RLEError) as info:
+            rlecodec.to_runs(text)
+        assert (info.value.token, info.value.reason) == (2 * j, "below_base")
+        return
+    tokens = [int(t) for t in text.split()]
+    runs, end = [], 0
+    for k in range(0, len(tokens), 2):
+        start = end + tokens[k] if runs else tokens[k] - 1
+        runs.append([start, tokens[k + 1]])
+        end = start + tokens[k + 1]
+    assert rlecodec.to_runs(text, relative=True).tolist() == runs
+
+
 @pytest.mark.parametrize("j", DEEP_PAIRS)
 @pytest.mark.parametrize("token", ["0005", "000000000000005", "0000000000000005",
                                    "00000000000000000000000005", "5\t", "5\n", "5 ", "5\r\n"])
