@@ -37,9 +37,11 @@ cd "$work"
 # ASan's quarantine holds freed blocks back on purpose, so RSS grows under it whatever the
 # code does (the RSS test runs in the ordinary build, in .ci/run).
 # CPython itself leaks by design at exit: leak checking is for tools/leaks, not here.
+# --capture=sys: a report is written to file descriptor 2 just before the process exits,
+# and pytest's default capture of that descriptor would swallow it with the process.
 LD_PRELOAD="$asan:$ubsan" RLECODEC_SANITIZERS=1 \
 ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-    "$py" -m pytest -q -p no:cacheprovider --rootdir "$repo" "$repo/tests" \
+    "$py" -m pytest -q -p no:cacheprovider --capture=sys --rootdir "$repo" "$repo/tests" \
     -k "not test_large and not test_memory_stays_flat"
 echo "== sanitizers: clean"
