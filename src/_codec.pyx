@@ -2254,30 +2254,38 @@ cdef enum:
     COCO_MAX_CHARS = 13    # 64 bits and a sign, 5 bits per character
 
 
+cdef inline int coco_put_delta(char *out, int64_t x) noexcept nogil:
+    """Write one count (or delta) ``x`` as pycocotools does and return its characters:
+    5 bits per character, lowest first, 0x20 set while more follow, and the last
+    character's bit 4 the sign.  ``out`` needs room for 2 characters even when 1 is used.
+
+    The two characters nearly every count needs are written without a data-dependent
+    branch: whether a character follows is one comparison (x outside [-16, 15] or
+    [-512, 511]), with no bit-length instruction (slow on some CPUs)."""
+    cdef uint64_t u = <uint64_t> x
+    cdef int more0 = (u + 16) >= 32
+    cdef int more1 = (u + 512) >= 1024
+    cdef int n = 3, k
+    out[0] = <char> (48 + ((x & 0x1f) | (more0 << 5)))
+    out[1] = <char> (48 + (((x >> 5) & 0x1f) | (more1 << 5)))
+    if not more1:
+        return 1 + more0
+    # n characters hold x when it lies in [-2**(5n - 1), 2**(5n - 1)); 13 hold any int64.
+    while n < COCO_MAX_CHARS and u + ((<uint64_t> 1) << (5 * n - 1)) >= (<uint64_t> 1) << (5 * n):
+        n += 1
+    for k in range(2, n):
+        out[k] = <char> (48 + (((x >> (5 * k)) & 0x1f) | (0x20 if k < n - 1 else 0)))
+    return n
+
+
 cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out) noexcept nogil:
     """Write the compressed string of ``m`` non-negative counts into ``out`` (room for
-    ``COCO_MAX_CHARS`` per count) and return its length.  Each count (a delta from the
-    count two before, after the third) is written 5 bits per character, lowest first, the
-    last character's bit 4 being the sign; the character count comes from the bit length,
-    so the two characters nearly every count needs are written without a branch."""
+    ``COCO_MAX_CHARS`` per count) and return its length; from the fourth on, each count is
+    written as its difference from the count two before."""
     cdef Py_ssize_t i, p = 0
-    cdef int64_t x
-    cdef int n, k, bits
     for i in range(m):
-        x = cnts[i]
-        if i > 2:
-            x -= cnts[i - 2]  # both >= 0: no overflow
-        # Bits of x plus its sign, 5 to a character.  No branch on them for the first two
-        # characters (on noise's small counts such branches mispredict): the | 1 gives 0 its
-        # one character without a special case, and a continuation bit (0x20) is the sign of
-        # 5 - bits or 10 - bits, shifted into place.
-        bits = rle_bitlen64((<uint64_t> (x ^ (x >> 63))) | 1) + 1
-        n = (bits + 4) // 5
-        out[p] = <char> (48 + ((x & 0x1f) | ((<uint32_t> (5 - bits) >> 26) & 0x20)))
-        out[p + 1] = <char> (48 + (((x >> 5) & 0x1f) | ((<uint32_t> (10 - bits) >> 26) & 0x20)))
-        for k in range(2, n):
-            out[p + k] = <char> (48 + (((x >> (5 * k)) & 0x1f) | (0x20 if k < n - 1 else 0)))
-        p += n
+        # (Both counts are >= 0: the difference cannot overflow.)
+        p += coco_put_delta(out + p, cnts[i] - cnts[i - 2] if i > 2 else cnts[i])
     return p
 
 
@@ -2340,31 +2348,46 @@ cdef Py_ssize_t counts_of_runs(const RunBuf *rb, int64_t total, int64_t *counts)
     return m
 
 
+cdef Py_ssize_t coco_string_of_runs(const RunBuf *rb, int64_t total, char *out) noexcept nogil:
+    """The compressed string of the counts :func:`counts_of_runs` gives, written from the
+    runs directly (no array of counts) into ``out`` (room for ``COCO_MAX_CHARS`` per
+    count); returns its length.  Count 2r is gap r, count 2r + 1 length r, so the
+    difference to the count two before is to the previous gap or length."""
+    cdef Py_ssize_t r, p = 0
+    cdef int64_t end = 0, gap, length, prev_gap = 0, prev_length = 0
+    for r in range(rb.n):
+        gap = rb.data[2 * r] - end
+        length = rb.data[2 * r + 1]
+        p += coco_put_delta(out + p, gap - prev_gap if r >= 2 else gap)
+        p += coco_put_delta(out + p, length - prev_length if r >= 1 else length)
+        prev_gap = gap
+        prev_length = length
+        end = rb.data[2 * r] + length
+    if rb.n == 0 or end < total:
+        p += coco_put_delta(out + p, total - end - prev_gap if rb.n >= 2 else total - end)
+    return p
+
+
 cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed):
     """The COCO counts of sorted, disjoint, non-touching runs: compressed ``bytes`` or an
     int64 array."""
-    cdef Py_ssize_t m = 0, size = 0
-    cdef int64_t *counts = <int64_t *> malloc(<size_t> (2 * rb.n + 1) * sizeof(int64_t))
-    cdef char *text = NULL
+    cdef Py_ssize_t m = 2 * rb.n + 1, size = 0
     cdef int64_t[::1] view
-    if counts == NULL:
+    cdef char *text
+    if not compressed:
+        result = np.empty(m, dtype=np.int64)
+        view = result
+        with nogil:
+            m = counts_of_runs(rb, total, &view[0])
+        return result[:m]
+    text = <char *> malloc(<size_t> (m * COCO_MAX_CHARS + 2))
+    if text == NULL:
         raise MemoryError()
     try:
         with nogil:
-            m = counts_of_runs(rb, total, counts)
-        if not compressed:
-            result = np.empty(m, dtype=np.int64)
-            view = result
-            memcpy(&view[0], counts, <size_t> m * sizeof(int64_t))
-            return result
-        text = <char *> malloc(<size_t> (m * COCO_MAX_CHARS + 2))
-        if text == NULL:
-            raise MemoryError()
-        with nogil:
-            size = coco_encode_counts(counts, m, text)
+            size = coco_string_of_runs(rb, total, text)
         return PyBytes_FromStringAndSize(text, size)
     finally:
-        free(counts)
         free(text)
 
 

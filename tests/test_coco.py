@@ -188,6 +188,45 @@ def test_compressed_counts_round_trip_at_every_length_and_sign_boundary():
         assert text == bytes(reference_coco_string(counts.tolist()))
 
 
+def test_deltas_at_every_character_count_boundary_are_written_exactly():
+    """Deltas (count minus the count two before) on both sides of every point where the
+    number of characters changes, +-2**(5n - 1), positive and negative."""
+    edges = [s * 2**(5 * n - 1) + d for n in range(1, 13) for s in (1, -1) for d in (-1, 0, 1)]
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        deltas = rng.choice(edges, size=int(rng.integers(1, 30)))
+        counts = [2**61, 2**61, 2**61]
+        for d in deltas:
+            # Each delta is undone by the next on the same track: counts stay near 2**61.
+            back = counts[-2] - counts[-4] if len(counts) > 3 else 0
+            counts.append(counts[-2] + (int(d) if back == 0 else -back))
+        text = _codec.coco_string_from_counts(np.array(counts, np.int64))
+        assert text == bytes(reference_coco_string(counts))
+        np.testing.assert_array_equal(_codec.coco_counts_from_string(text), counts)
+
+
+def test_runs_are_compressed_like_their_counts_at_every_length_and_sign_boundary():
+    """The string written straight from runs (no counts array) is the reference string of
+    the counts those runs define, for gaps and lengths at the edges of each 5-bit group,
+    with and without a trailing background."""
+    sizes = sorted({1, 2} | {v + d for b in range(4, 55, 5) for v in (2**b, 2**(b + 1))
+                             for d in (-1, 0, 1)})
+    rng = np.random.default_rng(10)
+    for trial in range(60):
+        n = int(rng.integers(0, 12))
+        gaps = rng.choice(sizes, size=n)
+        gaps[0:1] -= trial % 2  # a first run at pixel 0 gives a first count of 0
+        lengths = rng.choice(sizes, size=n)
+        starts = np.cumsum(gaps) + np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        runs = np.stack([starts, lengths], axis=1).astype(np.int64).reshape(-1, 2)
+        end = int(starts[-1] + lengths[-1]) if n else 0
+        tail = int(rng.choice([0, 1, 2**40])) or (0 if n else 1)  # no runs: one count
+        counts = np.stack([gaps, lengths], axis=1).ravel().tolist() + ([tail] if tail else [])
+        total = end + tail
+        assert _codec.coco_from_runs(runs, total, True) == bytes(reference_coco_string(counts))
+        assert _codec.coco_from_runs(runs, total, False).tolist() == counts
+
+
 def reference_coco_string(counts):
     """pycocotools' rleToString, written from its definition in plain Python."""
     out = bytearray()
