@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -49,12 +50,38 @@ _LAZY_ZEROS_BYTES = 32 << 20
 
 def _fresh_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> tuple[npt.NDArray[Any], bool]:
     """An output array and whether it is already zero."""
-    nbytes = dtype.itemsize
-    for n in shape:
-        nbytes *= n
-    if nbytes >= _LAZY_ZEROS_BYTES:
+    if dtype.itemsize * math.prod(shape) >= _LAZY_ZEROS_BYTES:
         return np.zeros(shape, dtype), True
     return np.empty(shape, dtype), False
+
+
+def _check_options(order: Any, base: Any, dtype: Any,
+                   value: Any) -> tuple[bool, int, np.dtype[Any], int]:
+    order_f = check_order(order)
+    base = check_base(base)
+    dt = check_output_dtype(dtype)
+    return order_f, base, dt, fill_pattern(dt, value)
+
+
+# Validated options by what the caller passed: most programs decode with one or two
+# combinations, and checking them anew (four calls) costs more than a small mask's decode.
+# Types are part of the key: True == 1 and 1.0 == 1 are equal keys but not equal options.
+_OPTIONS: dict[tuple[Any, ...], tuple[bool, int, np.dtype[Any], int]] = {}
+
+
+def _checked_options(order: Any, base: Any, dtype: Any,
+                     value: Any) -> tuple[bool, int, np.dtype[Any], int]:
+    """``(order_f, base, dtype, fill pattern)`` for decoding, each option checked."""
+    key = (order, base, type(base), dtype, value, type(value))
+    try:
+        return _OPTIONS[key]
+    except KeyError:
+        options = _check_options(order, base, dtype, value)
+        if len(_OPTIONS) < 256:
+            _OPTIONS[key] = options
+        return options
+    except TypeError:  # an unhashable option (a 0-d array value, say): not cached
+        return _check_options(order, base, dtype, value)
 
 
 Explain = Callable[[Any, "int | None"], RLEError]
@@ -189,18 +216,14 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
     ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed.
     ``explain(kernel_error, item)`` words errors instead of :func:`describe` (COCO sources,
     rows named by their class)."""
-    order_f = check_order(order)
-    base = check_base(base)
     ndim = 3 if batch else 2
     if out is not None:
         out = _writable_out(out, ndim)
         if batch and slots is None and out.shape[0] != len(sources):
             raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
-        dt = check_output_dtype(out.dtype)
-    else:
-        dt = check_output_dtype(dtype)
+        dtype = out.dtype
+    order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
     h, w = _shape_of(shape, out)
-    pattern = fill_pattern(dt, value)
     if out is None:
         target, zeroed = _fresh_output((len(sources), h, w) if batch else (h, w), dt)
     else:

@@ -29,7 +29,6 @@ cdef extern from "<stdlib.h>" nogil:
 cdef extern from "rle_scan.h" nogil:
     uint64_t rle_load64(const uint8_t *p)
     int rle_ctz64(uint64_t x)
-    int rle_bitlen64(uint64_t x)
     uint64_t rle_mask64(const uint8_t *p)
     uint64_t rle_spaces64(const uint8_t *p, uint64_t *other)
     bint rle_any64(const uint8_t *p)

@@ -41,20 +41,6 @@ static __inline int rle_ctz64(uint64_t x) {
 static const uint64_t rle_pow10[8] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
                                       1000000ULL, 10000000ULL};
 
-/* Bits needed for x >= 0 (0 for 0). */
-RLE_INLINE int rle_bitlen64(uint64_t x) {
-#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
-    unsigned long r;
-    return _BitScanReverse64(&r, x) ? (int)r + 1 : 0;
-#elif defined(_MSC_VER)
-    unsigned long r;
-    if (x >> 32) { _BitScanReverse(&r, (uint32_t)(x >> 32)); return (int)r + 33; }
-    return _BitScanReverse(&r, (uint32_t)x) ? (int)r + 1 : 0;
-#else
-    return x ? 64 - __builtin_clzll((unsigned long long)x) : 0;
-#endif
-}
-
 /* The decimal digits of 0 < v < 10^8 as ASCII at dst, with one 8-byte store (the bytes
    after the digits are overwritten too, so 8 bytes at dst must be writable); returns how
    many.  All 8 digits are made at once, two halves, then four pairs, then eight digits,

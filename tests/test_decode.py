@@ -186,6 +186,23 @@ def test_option_validation():
             rlecodec.decode("1 1", (2, 2), **kwargs)
 
 
+def test_options_that_compare_equal_are_still_judged_by_their_type():
+    """Checked options are remembered by value and type: after a valid 1 (or 1.5), an
+    equal True (or an unhashable 0-d array) gets its own check and its own answer."""
+    for _ in range(2):  # the second round is served from what the first remembered
+        assert rlecodec.decode("1 1", (1, 2), base=1)[0, 0] == 1
+        with pytest.raises(ValueError, match="base"):
+            rlecodec.decode("1 1", (1, 2), base=True)
+        assert rlecodec.decode("2 1", (1, 2), base=np.int64(1))[0, 1] == 1
+        assert rlecodec.decode("1 1", (1, 2), dtype=np.float32, value=1.5)[0, 0] == 1.5
+        with pytest.raises(ValueError, match="value"):
+            rlecodec.decode("1 1", (1, 2), dtype=np.uint8, value=1.5)
+        assert rlecodec.decode("1 1", (1, 2), dtype=np.uint8, value=np.array(7))[0, 0] == 7
+        with pytest.raises(ValueError, match="value"):
+            rlecodec.decode("1 1", (1, 2), dtype=bool, value=np.array(7))
+        assert rlecodec.decode("1 1", (1, 2), dtype="u2", value=True)[0, 0] == 1
+
+
 def test_result_is_independent_of_input_text():
     text = "1 2"
     a = rlecodec.decode(text, (2, 2))
