@@ -10,6 +10,7 @@ ratio columns are rlecodec's time divided by the other's (below 1: rlecodec is f
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 
 # numpy's OpenBLAS threads spin on the other cores after import; nothing here uses BLAS.
@@ -66,6 +67,34 @@ def median_time(fn: Callable[[], object], budget: float) -> float:
     return measure({"fn": fn}, budget)["fn"]
 
 
+def peak_growth(fn: Callable[[], object]) -> int | None:
+    """Bytes by which the peak resident memory grows during one call of ``fn``, its result
+    included (Linux only: the peak is reset through /proc/self/clear_refs)."""
+
+    def kib(field: str) -> int:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        raise LookupError(field)
+
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # the peak (VmHWM) restarts from the current size
+        before = kib("VmRSS")
+    except (OSError, LookupError):
+        return None
+    result = fn()
+    peak = kib("VmHWM")
+    del result
+    return (peak - before) * 1024
+
+
+# Below this, temporaries come from memory the allocator already holds and do not show.
+MEMORY_MIN_BYTES = 64 << 20
+
+
 def fmt(seconds: float) -> str:
     if seconds < 1e-3:
         return f"{seconds * 1e6:8.1f} us"
@@ -99,7 +128,28 @@ def bench_single(name: str, mask: np.ndarray, budget: float) -> dict[str, tuple[
     for impl in decoders:
         print(f"{impl:36s} {fmt(dec_t[impl])} {fmt(enc_t[impl])}"
               f" {dec_t['rlecodec'] / dec_t[impl]:16.2f} {enc_t['rlecodec'] / enc_t[impl]:16.2f}")
+    if mask.nbytes >= MEMORY_MIN_BYTES:
+        print_memory(mask, {k: v for k, v in decoders.items() if not k.startswith("floor")},
+                     {k: v for k, v in encoders.items() if not k.startswith("floor")})
     return {impl: (dec_t[impl], enc_t[impl]) for impl in decoders}
+
+
+def print_memory(mask: np.ndarray, decoders: dict[str, Callable[[], object]],
+                 encoders: dict[str, Callable[[], object]]) -> None:
+    """Peak memory of one call each, also as a multiple of the mask's bytes: a decode must need
+    the output plus O(runs), an encode O(runs), never a full-size copy of the mask."""
+    growth = {impl: (peak_growth(decoders[impl]), peak_growth(encoders[impl]))
+              for impl in decoders}
+    if growth["rlecodec"][0] is None:
+        print("peak memory: needs Linux's /proc/self/status")
+        return
+    size = mask.nbytes
+    print(f"\npeak memory growth of one call (the mask is {size / 2**20:.0f} MiB; a decode's"
+          " result included)")
+    print(f"{'implementation':36s} {'decode':>20s} {'encode':>20s}")
+    for impl, (dec, enc) in growth.items():
+        print(f"{impl:36s} {dec / 2**20:9.1f} MiB ({dec / size:4.2f}x)"
+              f" {enc / 2**20:9.1f} MiB ({enc / size:4.2f}x)")
 
 
 def bench_batch(budget: float, n: int) -> None:
