@@ -1770,15 +1770,18 @@ cdef Py_ssize_t formatted_bound(const RunBuf *rb, int64_t base) noexcept nogil:
 cdef Py_ssize_t format_runs(const RunBuf *rb, int64_t base, bint relative,
                             char *dst) noexcept nogil:
     """Write the runs as text at ``dst`` (room: :func:`formatted_bound`); return its length."""
-    cdef Py_ssize_t r
+    cdef Py_ssize_t r, n = rb.n
     cdef char *at = dst
-    for r in range(rb.n):
+    # In locals: the text's char stores could alias the buffer's fields, which would then
+    # be reloaded for every number.
+    cdef const int64_t *runs = rb.data
+    for r in range(n):
         if r > 0:
             at[0] = 32
             at += 1
-        at = write_number(at, written_start(rb.data, r, base, relative))
+        at = write_number(at, written_start(runs, r, base, relative))
         at[0] = 32
-        at = write_number(at + 1, <uint64_t> rb.data[2 * r + 1])
+        at = write_number(at + 1, <uint64_t> runs[2 * r + 1])
     return at - dst
 
 
