@@ -2376,12 +2376,20 @@ cdef Py_ssize_t coco_string_of_runs(const RunBuf *rb, int64_t total, char *out) 
     count); returns its length.  Count 2r is gap r, count 2r + 1 length r, so the
     difference to the count two before is to the previous gap or length."""
     cdef Py_ssize_t r, p = 0
-    cdef int64_t end = 0, gap, length, prev_gap = 0, prev_length = 0
+    cdef int64_t end = 0, gap, length, prev_gap = 0, prev_length = 0, dg, dl
     for r in range(rb.n):
         gap = rb.data[2 * r] - end
         length = rb.data[2 * r + 1]
-        p += coco_put_delta(out + p, gap - prev_gap if r >= 2 else gap)
-        p += coco_put_delta(out + p, length - prev_length if r >= 1 else length)
+        dg = gap - prev_gap if r >= 2 else gap
+        dl = length - prev_length if r >= 1 else length
+        if ((<uint64_t> dg + 16) | (<uint64_t> dl + 16)) < 32:
+            # Both in [-16, 15], one character each (most runs of small, even masks).
+            out[p] = <char> (48 + (dg & 0x1f))
+            out[p + 1] = <char> (48 + (dl & 0x1f))
+            p += 2
+        else:
+            p += coco_put_delta(out + p, dg)
+            p += coco_put_delta(out + p, dl)
         prev_gap = gap
         prev_length = length
         end = rb.data[2 * r] + length

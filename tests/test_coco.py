@@ -225,6 +225,15 @@ def test_runs_are_compressed_like_their_counts_at_every_length_and_sign_boundary
         total = end + tail
         assert _codec.coco_from_runs(runs, total, True) == bytes(reference_coco_string(counts))
         assert _codec.coco_from_runs(runs, total, False).tolist() == counts
+    # Small gaps and lengths: deltas on both sides of the one-character range [-16, 15]
+    # in which a run's two counts are written at once.
+    gaps, lengths = rng.integers(1, 41, size=(2, 3000))
+    assert set(np.diff(gaps).tolist()) >= set(range(-20, 21))
+    starts = np.cumsum(gaps) + np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    runs = np.stack([starts, lengths], axis=1).astype(np.int64)
+    counts = np.stack([gaps, lengths], axis=1).ravel().tolist() + [5]
+    total = int(starts[-1] + lengths[-1]) + 5
+    assert _codec.coco_from_runs(runs, total, True) == bytes(reference_coco_string(counts))
 
 
 def reference_coco_string(counts):
