@@ -2281,9 +2281,9 @@ cdef inline int coco_put_delta(char *out, int64_t x) noexcept nogil:
     5 bits per character, lowest first, 0x20 set while more follow, and the last
     character's bit 4 the sign.  ``out`` needs room for 2 characters even when 1 is used.
 
-    The two characters nearly every count needs are written without a data-dependent
-    branch: whether a character follows is one comparison (x outside [-16, 15] or
-    [-512, 511]), with no bit-length instruction (slow on some CPUs)."""
+    The two characters nearly every count needs are written before any branch: whether a
+    character follows is one comparison (x outside [-16, 15] or [-512, 511]), with no
+    bit-length instruction (slow on some CPUs)."""
     cdef uint64_t u = <uint64_t> x
     cdef int more0 = (u + 16) >= 32
     cdef int more1 = (u + 512) >= 1024
