@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 import os
@@ -59,13 +58,6 @@ _FILL_ITEMSIZES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def check_output_dtype(dtype: Any) -> np.dtype[Any]:
-    try:
-        return _cached_output_dtype(dtype)
-    except TypeError:  # unhashable dtype spec
-        return _output_dtype(dtype)
-
-
-def _output_dtype(dtype: Any) -> np.dtype[Any]:
     dt: np.dtype[Any] = np.dtype(dtype)
     if dt.kind not in "biuf" or dt.itemsize not in _FILL_ITEMSIZES:
         raise TypeError(f"dtype must be bool, an integer or a float of 1-8 bytes, got {dt}")
@@ -73,22 +65,8 @@ def _output_dtype(dtype: Any) -> np.dtype[Any]:
 
 
 def fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
-    """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer."""
-    # The value's type is part of the key: 1, 1.0 and True are equal keys, but whether a
-    # value is stored exactly is judged by its own type.
-    key = (dtype, value, type(value))
-    try:
-        return _patterns[key]
-    except KeyError:
-        pattern = _fill_pattern(dtype, value)
-        if len(_patterns) < 256:
-            _patterns[key] = pattern
-        return pattern
-    except TypeError:  # an unhashable value: a 0-d array, say
-        return _fill_pattern(dtype, value)
-
-
-def _fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
+    """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer (whether it
+    is stored exactly is judged by the value's own type: 1.5 is not an exact uint8)."""
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             stored = np.array(value, dtype=dtype)
@@ -105,10 +83,6 @@ def _fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
     if not exact:
         raise ValueError(f"value {value!r} cannot be stored exactly in dtype {dtype}")
     return int(stored.view(_FILL_ITEMSIZES[dtype.itemsize]))
-
-
-_cached_output_dtype = functools.lru_cache(maxsize=64)(_output_dtype)
-_patterns: dict[tuple[np.dtype[Any], Any, type], int] = {}
 
 
 Foreground = tuple[str, int, float, int, int]

@@ -370,7 +370,7 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
     cdef uint64_t spaces, other, start = 0, v
     cdef bint half = False      # the start of the current pair has been read
     cdef bint stop = False
-    cdef int64_t k = 0, first
+    cdef int64_t seen_before = st.seen, first
     # Options read in every pass, hoisted out of the checker's state.
     cdef int64_t *dst = st.runs.data
     cdef int64_t base = st.base, total = st.total
@@ -416,12 +416,11 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                 stop = True
                 break
             half = False
-            k += 2
             ts = end + 1
         blk += 64
     st.runs.n = w
     b[0] = st
-    done[0] = k
+    done[0] = 2 * (st.seen - seen_before)  # every pair read was accepted: two tokens each
     return pair_at if half else ts
 
 
@@ -1003,7 +1002,8 @@ cdef int write_across_bits(const RunBuf *rb, const Grid *g, uint8_t value) noexc
 
     The pixels of 64 consecutive outer lines are consecutive in the numbering, so their
     runs are set in one bit string without splitting them at line ends."""
-    cdef int64_t L = g.L, M = g.M, band_words = (64 * L + 63) // 64 + 1
+    cdef int64_t L = g.L, M = g.M
+    cdef int64_t band_words = L + 1  # 64 lines of L bits, and the word bits_at reads past
     cdef int64_t c0, cw, j, rg, row, rows, s, e, lo, stop
     cdef Py_ssize_t r = 0
     cdef uint64_t t[64]
@@ -1220,16 +1220,15 @@ cdef inline int take_edges(uint64_t edges, int64_t at, EdgeState *st,
     """Each set bit k of ``edges`` is a state change at pixel ``at + k``: alternately the
     start and the end of a run.  Runs that touch the previous one are merged into it.
 
-    The state and the buffer are worked on in locals: a word holds at most 32 runs, so
-    room for them is made once, and each run costs two bit scans and two stores."""
+    A word holds at most 32 runs, so room for them is made once and the runs go through a
+    local copy of the buffer (stores to the runs cannot alias its fields, so they stay in
+    registers), each for two bit scans."""
     cdef int64_t start = st.start, end
     cdef bint is_open = st.is_open
-    cdef Py_ssize_t n
-    cdef int64_t *d
+    cdef RunBuf out
     if rb.n + 33 > rb.cap and runbuf_reserve(rb, rb.n + 33) != OK:
         return E_NOMEM
-    n = rb.n
-    d = rb.data
+    out = rb[0]
     while edges:
         if not is_open:
             start = at + rle_ctz64(edges)
@@ -1240,13 +1239,8 @@ cdef inline int take_edges(uint64_t edges, int64_t at, EdgeState *st,
         end = at + rle_ctz64(edges)
         edges &= edges - 1
         is_open = False
-        if n > 0 and d[2 * n - 2] + d[2 * n - 1] == start:
-            d[2 * n - 1] += end - start  # (a run carried over a line end)
-        else:
-            d[2 * n] = start
-            d[2 * n + 1] = end - start
-            n += 1
-    rb.n = n
+        runbuf_push_merged(&out, start, end - start)  # cannot fail: the room is reserved
+    rb[0] = out
     st.start = start
     st.is_open = is_open
     return OK
