@@ -6,7 +6,8 @@ Every kernel is ``noexcept nogil`` and returns an error code; the binding classe
 bottom release the GIL around them and raise :class:`KernelError` with the raw facts
 (code, token index, byte offset), which the pure-Python facade turns into ``RLEError``.
 Everything is 64-bit: a pixel index or run length is ``int64_t``, a byte stride
-``Py_ssize_t``.  The module keeps no mutable global state.
+``Py_ssize_t``.  The module keeps no mutable global state: the one global, which reader of
+plain pairs to use for this CPU, is set once at import.
 """
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX
@@ -37,8 +38,21 @@ cdef extern from "rle_scan.h" nogil:
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
     void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
-    const uint64_t rle_pow10[8]
     int rle_put_digits8(char *dst, uint32_t v)
+
+cdef extern from "rle_parse.h" nogil:
+    ctypedef struct RleUsual:
+        int64_t *out
+        int64_t base
+        int64_t limit
+        int64_t prev_end
+    uint64_t rle_swar8(uint64_t x)
+    int rle_usual_pairs(const uint8_t *s, Py_ssize_t n, Py_ssize_t *pos, RleUsual *u,
+                        uint64_t *pair, Py_ssize_t *next)
+    const char *rle_parse_select()
+
+#: The plain-pair reader chosen for this CPU at import: "ssse3" or "swar" (rle_parse.h).
+PARSER = rle_parse_select().decode("ascii")
 
 
 # ------------------------------------------------------------------------------ error codes
@@ -280,13 +294,6 @@ cdef int read_token(const uint8_t *s, Py_ssize_t t0, Py_ssize_t n, uint64_t *val
     return OK
 
 
-cdef inline uint64_t swar_eight_digits(uint64_t x) noexcept nogil:
-    """The value of 8 decimal digits held one per byte (0-9), first digit lowest."""
-    x = x * 10 + (x >> 8)
-    return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)))
-            + (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32
-
-
 cdef Py_ssize_t tokenize(const uint8_t *s, Py_ssize_t n, Py_ssize_t pos, int64_t first,
                          int64_t *out, ErrInfo *err) noexcept nogil:
     """Read the numbers of ASCII text from byte ``pos`` on into ``out`` (room for
@@ -311,7 +318,7 @@ cdef Py_ssize_t tokenize(const uint8_t *s, Py_ssize_t n, Py_ssize_t pos, int64_t
             if flags != 0:
                 ndig = rle_ctz64(flags) >> 3
                 if ndig > 0 and is_space(s[pos + ndig]):
-                    out[k] = <int64_t> swar_eight_digits(x << (64 - 8 * ndig))
+                    out[k] = <int64_t> rle_swar8(x << (64 - 8 * ndig))
                     k += 1
                     pos += ndig + 1  # and the separator
                     continue
@@ -341,87 +348,45 @@ cdef Py_ssize_t token_start(const uint8_t *s, Py_ssize_t n, int64_t tok) noexcep
     return n
 
 
-cdef enum:
-    PLAIN_MAX_DIGITS = 15   # a plain token is read with at most two 8-byte loads
-
-
-cdef inline uint64_t plain_value(const uint8_t *p, Py_ssize_t ndig) noexcept nogil:
-    """The value of 1 to 15 ASCII digits at ``p`` (16 bytes there must be readable)."""
-    cdef uint64_t x = rle_load64(p) ^ 0x3030303030303030ULL
-    if ndig <= 2:  # most lengths: no multiply chain
-        return (x & 0xF) if ndig == 1 else (x & 0xF) * 10 + ((x >> 8) & 0xF)
-    if ndig <= 8:
-        return swar_eight_digits(x << (64 - 8 * ndig))
-    return (swar_eight_digits(x) * rle_pow10[ndig - 8]
-            + swar_eight_digits((rle_load64(p + 8) ^ 0x3030303030303030ULL) << (128 - 8 * ndig)))
-
-
 cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                                  int64_t *done) noexcept nogil:
-    """Read and check the leading plain pairs of text (numbers of 1 to 15 digits, each
-    followed by one space) into runs; return the byte where the rest begins and count the
-    tokens read in ``done``.  The rest (the last bytes, or from the first pair that is not
-    plain or fails a check) is for the general path, which also words any error.
+    """Read and check the leading plain pairs of text into runs (see rle_parse.h); return
+    the byte where the rest begins and count the tokens read in ``done``.  The rest (the
+    last bytes, or from the first pair that is not plain or fails a check) is for the
+    general path, which also words any error.
 
-    Spaces are found 64 bytes at a time, so reading a token does not wait for the end of
-    the one before it."""
+    Usual pairs are stored by the C reader; any other plain pair comes back here for
+    take_pair.  So that ``st`` can stay out of the reader, it is brought up to date only
+    then: every run stored since the last sync is one usual pair."""
     cdef Builder st = b[0]
-    cdef Py_ssize_t w = st.runs.n, blk = 0, ts = 0, pair_at = 0, end, ndig
-    cdef uint64_t spaces, other, start = 0, v
-    cdef bint half = False      # the start of the current pair has been read
-    cdef bint stop = False
-    cdef int64_t seen_before = st.seen, first
-    # Options read in every pass, hoisted out of the checker's state.
-    cdef int64_t *dst = st.runs.data
-    cdef int64_t base = st.base, total = st.total
-    cdef bint absolute = not st.relative
-    while not stop and blk + 64 + 2 * PLAIN_MAX_DIGITS <= n:
-        spaces = rle_spaces64(s + blk, &other)
-        if other:
-            # Only tokens ending before the first odd byte are plain.
-            spaces &= (other & (~other + 1)) - 1
-            stop = True
-        while spaces:
-            end = blk + rle_ctz64(spaces)
-            spaces &= spaces - 1
-            ndig = end - ts
-            if ndig == 0 or ndig > PLAIN_MAX_DIGITS:
-                stop = True
-                break
-            v = plain_value(s + ts, ndig)
-            if not half:
-                start = v
-                pair_at = ts
-                half = True
-                ts = end + 1
-                continue
-            first = <int64_t> start - base
-            # (first + v, not total - first: every term is evaluated, and with no shape
-            # total is 2**63 - 1 while first is -1 for a start of 0 in 1-based text.  Plain
-            # numbers have at most 15 digits, so the sum cannot overflow.)
-            if (absolute & (first > st.prev_end) & (<int64_t> v > 0)
-                    & (first + <int64_t> v <= total)):
-                # The usual pair: past a gap, not empty, inside the mask (so it starts inside
-                # too).  take_pair would store it as it is, with nothing to merge, so it is
-                # stored here without take_pair's branches.  Any other pair goes to
-                # take_pair; one it rejects is read again, and its error worded, by the
-                # general path.
-                dst[2 * w] = first
-                dst[2 * w + 1] = <int64_t> v
-                w += 1
-                st.seen += 1
-                st.prev_start = first
-                st.prev_end = first + <int64_t> v
-            elif take_pair(&st, <int64_t> start, <int64_t> v, dst, &w) != OK:
-                stop = True
-                break
-            half = False
-            ts = end + 1
-        blk += 64
+    cdef RleUsual u
+    cdef Py_ssize_t ts = 0, nxt, w, synced = st.runs.n
+    cdef uint64_t pair[2]
+    cdef int64_t seen_before = st.seen
+    cdef bint taken = True
+    u.out = st.runs.data + 2 * synced
+    u.base = st.base
+    u.limit = -1 if st.relative else st.total  # relative starts are never usual
+    u.prev_end = st.prev_end
+    while taken:
+        taken = rle_usual_pairs(s, n, &ts, &u, pair, &nxt) == 1
+        w = (u.out - st.runs.data) // 2
+        if w > synced:
+            st.seen += w - synced
+            st.prev_start = st.runs.data[2 * w - 2]
+            st.prev_end = u.prev_end
+        if taken:
+            # One take_pair rejects is read again, and its error worded, by the general path.
+            taken = take_pair(&st, <int64_t> pair[0], <int64_t> pair[1], st.runs.data, &w) == OK
+            if taken:
+                ts = nxt
+                synced = w
+                u.out = st.runs.data + 2 * w
+                u.prev_end = st.prev_end
     st.runs.n = w
     b[0] = st
     done[0] = 2 * (st.seen - seen_before)  # every pair read was accepted: two tokens each
-    return pair_at if half else ts
+    return ts
 
 
 cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) noexcept nogil:

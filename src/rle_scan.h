@@ -37,10 +37,6 @@ static __inline int rle_ctz64(uint64_t x) {
 #define RLE_INLINE static inline
 #endif
 
-/* 10 ** k for k < 8. */
-static const uint64_t rle_pow10[8] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
-                                      1000000ULL, 10000000ULL};
-
 /* The decimal digits of 0 < v < 10^8 as ASCII at dst, with one 8-byte store (the bytes
    after the digits are overwritten too, so 8 bytes at dst must be writable); returns how
    many.  All 8 digits are made at once, two halves, then four pairs, then eight digits,

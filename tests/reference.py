@@ -60,6 +60,23 @@ def ref_decode(text: str, shape, order: str = "F", base: int = 1,
     return flat.reshape((h, w), order=order)
 
 
+def tokens_of_steps(steps, relative: bool = False) -> tuple[list[int], int]:
+    """Tokens of runs laid out one step at a time.  A step ``(kind, size)`` puts a run of
+    ``size`` after a gap of ``size`` ("gap"), against the previous end ("touch"), ``size``
+    before the previous start ("back") or one pixel into the previous run ("overlap"), or
+    an empty run after a gap ("empty").  Starts are 1-based, or gaps when ``relative``.
+    Returns the tokens and the furthest end."""
+    tokens, end, start = [], 0, 0
+    for kind, size in steps:
+        prev_start = start
+        start = {"gap": end + size, "touch": end, "empty": end + size,
+                 "back": max(prev_start - size, 0), "overlap": max(end - 1, 0)}[kind]
+        length = 0 if kind == "empty" else size
+        tokens += [start - end if relative and tokens else start + 1, length]
+        end = max(end, start + length)
+    return tokens, end
+
+
 def random_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Noise, blocks, stripes, empty or full: the shapes that break run logic."""
     kind = int(rng.integers(0, 5))

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from reference import ref_check, ref_decode_lenient, ref_encode
+from reference import ref_check, ref_decode_lenient, ref_encode, tokens_of_steps
 
 import rlecodec
 
@@ -97,15 +97,9 @@ def long_texts(draw):
     run; written as absolute 1-based starts or as relative gaps."""
     relative = draw(st.booleans())
     kinds = st.sampled_from(["gap"] * 25 + ["touch", "empty", "back", "overlap"])
-    tokens, end, start = [], 0, 0
-    for i in range(draw(st.integers(40, 150))):
-        kind, size = draw(kinds) if i >= 20 else "gap", draw(st.integers(1, 12))
-        prev_start = start
-        start = {"gap": end + size, "touch": end, "empty": end + size,
-                 "back": max(prev_start - size, 0), "overlap": max(end - 1, 0)}[kind]
-        length = 0 if kind == "empty" else size
-        tokens += [start - end if relative and tokens else start + 1, length]
-        end = max(end, start + length)
+    steps = [(draw(kinds) if i >= 20 else "gap", draw(st.integers(1, 12)))
+             for i in range(draw(st.integers(40, 150)))]
+    tokens, end = tokens_of_steps(steps, relative)
     h = draw(st.integers(1, 8))
     w = max(1, (end + draw(st.sampled_from([-3, -1, 0, 1, 7]))) // h)
     return " ".join(map(str, tokens)), relative, (h, w)

@@ -1,0 +1,224 @@
+/*
+ * The plain-pair reader of rlecodec's text parser.
+ *
+ * Almost all run-length text is "start length" pairs of short decimal numbers, each number
+ * followed by one space.  rle_usual_pairs reads such pairs and stores the usual ones (past
+ * a gap after the previous run, not empty, inside the mask) as runs; it hands every other
+ * pair back to the caller, and stops where the text is anything else, so that the caller's
+ * general path can read the rest and word any error.
+ *
+ * Spaces are found 64 bytes at a time from the start of a pair, and a pair's two ends come
+ * from them together: reading a pair does not wait for the end of the one before it.  The
+ * two numbers are converted together: on x86 CPUs with SSSE3 one shuffle lines both up in
+ * a vector register and three multiply-adds make their values; elsewhere each goes through
+ * a 64-bit word (SWAR).  SSSE3 is not part of the x86-64 baseline that wheels are built
+ * for, so the reader is chosen once at run time (rle_parse_select).
+ */
+#ifndef RLE_PARSE_H
+#define RLE_PARSE_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include "rle_scan.h"
+
+#if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86)) && !defined(__clang__)
+#define RLE_SSSE3_READER 1
+#define RLE_TARGET_SSSE3
+#include <intrin.h>
+#include <tmmintrin.h>
+#elif (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define RLE_SSSE3_READER 1
+#define RLE_TARGET_SSSE3 __attribute__((target("ssse3")))
+#include <cpuid.h>
+#include <tmmintrin.h>
+#endif
+
+/* The reader's body is compiled once into each variant, with that variant's target. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define RLE_ALWAYS_INLINE static __forceinline
+#else
+#define RLE_ALWAYS_INLINE static inline __attribute__((always_inline))
+#endif
+
+#define RLE_PLAIN_MAX_DIGITS 15 /* a plain number is read with at most two 8-byte loads */
+#define RLE_ASCII_ZEROS 0x3030303030303030ULL
+
+/* 10 ** k for k < 8. */
+static const uint64_t rle_pow10[8] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
+                                      1000000ULL, 10000000ULL};
+
+/* The value of 8 decimal digits held one per byte (0-9), first digit lowest. */
+RLE_INLINE uint64_t rle_swar8(uint64_t x) {
+    x = x * 10 + (x >> 8);
+    return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)))
+            + (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
+/* The value of 1 to 15 ASCII digits at p (16 bytes there must be readable). */
+RLE_INLINE uint64_t rle_digits_value(const uint8_t *p, ptrdiff_t ndig) {
+    uint64_t x = rle_load64(p) ^ RLE_ASCII_ZEROS;
+    if (ndig <= 2) /* most lengths: no multiply chain */
+        return ndig == 1 ? (x & 0xF) : (x & 0xF) * 10 + ((x >> 8) & 0xF);
+    if (ndig <= 8)
+        return rle_swar8(x << (64 - 8 * ndig));
+    return rle_swar8(x) * rle_pow10[ndig - 8]
+           + rle_swar8((rle_load64(p + 8) ^ RLE_ASCII_ZEROS) << (128 - 8 * ndig));
+}
+
+/* Where the usual pairs go, and what makes a pair usual. */
+typedef struct {
+    int64_t *out;     /* the next free (start, length) slot */
+    int64_t base;     /* subtracted from every start */
+    int64_t limit;    /* a usual run ends at or before this; -1 makes no pair usual */
+    int64_t prev_end; /* end of the last run stored */
+} RleUsual;
+
+#ifdef RLE_SSSE3_READER
+/* Shuffles that put a pair's digits (start at byte 0, its n1 digits, a space, the length's
+   n2 digits) right-aligned into bytes 0-7 and 8-15, first digit highest; 0x80 makes the
+   padding bytes zero.  Row 8 * (n1 - 1) + (n2 - 1). */
+#define RLE_SHUF_LO(j, n1) ((j) >= 8 - (n1) ? (j) - 8 + (n1) : 0x80)
+#define RLE_SHUF_HI(j, n1, n2) ((j) >= 8 - (n2) ? (n1) + 1 + (j) - 8 + (n2) : 0x80)
+#define RLE_ROW(n1, n2)                                                                     \
+    {RLE_SHUF_LO(0, n1), RLE_SHUF_LO(1, n1), RLE_SHUF_LO(2, n1), RLE_SHUF_LO(3, n1), RLE_SHUF_LO(4, n1), RLE_SHUF_LO(5, n1), \
+     RLE_SHUF_LO(6, n1), RLE_SHUF_LO(7, n1), RLE_SHUF_HI(0, n1, n2), RLE_SHUF_HI(1, n1, n2), RLE_SHUF_HI(2, n1, n2),    \
+     RLE_SHUF_HI(3, n1, n2), RLE_SHUF_HI(4, n1, n2), RLE_SHUF_HI(5, n1, n2), RLE_SHUF_HI(6, n1, n2),              \
+     RLE_SHUF_HI(7, n1, n2)}
+#define RLE_ROWS(n1)                                                                        \
+    RLE_ROW(n1, 1), RLE_ROW(n1, 2), RLE_ROW(n1, 3), RLE_ROW(n1, 4), RLE_ROW(n1, 5),          \
+        RLE_ROW(n1, 6), RLE_ROW(n1, 7), RLE_ROW(n1, 8)
+static const uint8_t rle_pair_shuffles[64][16] = {RLE_ROWS(1), RLE_ROWS(2), RLE_ROWS(3),
+                                                  RLE_ROWS(4), RLE_ROWS(5), RLE_ROWS(6),
+                                                  RLE_ROWS(7), RLE_ROWS(8)};
+#undef RLE_ROWS
+#undef RLE_ROW
+#undef RLE_SHUF_HI
+#undef RLE_SHUF_LO
+
+/* The start (n1 digits at p) and length (n2 digits after one space) of a pair that fits in
+   the 16 bytes at p (n1, n2 <= 8, n1 + 1 + n2 <= 16). */
+RLE_TARGET_SSSE3 static inline void rle_pair_ssse3(const uint8_t *p, ptrdiff_t n1, ptrdiff_t n2,
+                                                   uint64_t *start, uint64_t *length) {
+    __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8('0'));
+    x = _mm_shuffle_epi8(
+        x, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[8 * (n1 - 1) + (n2 - 1)]));
+    x = _mm_maddubs_epi16(x, _mm_set1_epi16(0x010A));            /* 10 a + b: 2 digits */
+    x = _mm_madd_epi16(x, _mm_set1_epi32(0x00010064));           /* 100 a + b: 4 digits */
+    x = _mm_madd_epi16(_mm_packs_epi32(x, x), _mm_set1_epi32(0x00012710)); /* 8 digits */
+    *start = (uint32_t)_mm_cvtsi128_si32(x);
+    *length = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(x, 4));
+}
+#endif
+
+/* The reader: with *pos at the start of a pair, store usual pairs and move *pos past them.
+   Returns 1 at a plain pair that is not usual, its numbers in pair[0] (start) and pair[1]
+   (length) and the next pair's first byte in *next; 0 where the text stops being plain
+   pairs (or fewer than 94 bytes remain): the general path takes over at *pos. */
+RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdiff_t *pos,
+                                    RleUsual *u, uint64_t pair[2], ptrdiff_t *next,
+                                    int ssse3) {
+    ptrdiff_t ts = *pos, blk, e1, e2, n1, n2;
+    uint64_t spaces, other, start, length;
+    int64_t first, *out = u->out;
+    const int64_t base = u->base, limit = u->limit;
+    int64_t prev_end = u->prev_end;
+    int found = 0;
+    /* A token of the block starts before blk + 64 and is read with two 8-byte loads. */
+    while (ts + 64 + 2 * RLE_PLAIN_MAX_DIGITS <= n) {
+        blk = ts;
+        spaces = rle_spaces64(s + blk, &other);
+        if (other) /* only tokens ending before the first odd byte are plain */
+            spaces &= (other & (~other + 1)) - 1;
+        if (!(spaces & (spaces - 1)))
+            break; /* not one whole pair in 64 bytes: not plain */
+        do {
+            e1 = blk + rle_ctz64(spaces);
+            spaces &= spaces - 1;
+            e2 = blk + rle_ctz64(spaces);
+            spaces &= spaces - 1;
+            n1 = e1 - ts;
+            n2 = e2 - e1 - 1;
+            if ((size_t)(n1 - 1) >= RLE_PLAIN_MAX_DIGITS || (size_t)(n2 - 1) >= RLE_PLAIN_MAX_DIGITS)
+                goto done; /* an empty or over-long token */
+#ifdef RLE_SSSE3_READER
+            if (ssse3 && n1 <= 8 && n2 <= 8 && n1 + n2 <= 15) {
+                rle_pair_ssse3(s + ts, n1, n2, &start, &length);
+            } else
+#endif
+            {
+                start = rle_digits_value(s + ts, n1);
+                length = rle_digits_value(s + e1 + 1, n2);
+            }
+            first = (int64_t)start - base;
+            /* Plain numbers have at most 15 digits: no sum here can overflow, and all terms
+               are evaluated (one branch). */
+            if (!((first > prev_end) & ((int64_t)length > 0) & (first + (int64_t)length <= limit))) {
+                pair[0] = start;
+                pair[1] = length;
+                *next = e2 + 1;
+                found = 1;
+                goto done;
+            }
+            out[0] = first;
+            out[1] = (int64_t)length;
+            out += 2;
+            prev_end = first + (int64_t)length;
+            ts = e2 + 1;
+        } while (spaces & (spaces - 1));
+    }
+done:
+    *pos = ts;
+    u->out = out;
+    u->prev_end = prev_end;
+    return found;
+}
+
+typedef int (*RleUsualPairsFn)(const uint8_t *, ptrdiff_t, ptrdiff_t *, RleUsual *,
+                               uint64_t *, ptrdiff_t *);
+
+static int rle_usual_pairs_swar(const uint8_t *s, ptrdiff_t n, ptrdiff_t *pos, RleUsual *u,
+                                uint64_t pair[2], ptrdiff_t *next) {
+    return rle_usual_pairs_body(s, n, pos, u, pair, next, 0);
+}
+
+#ifdef RLE_SSSE3_READER
+RLE_TARGET_SSSE3 static int rle_usual_pairs_ssse3(const uint8_t *s, ptrdiff_t n, ptrdiff_t *pos,
+                                                  RleUsual *u, uint64_t pair[2],
+                                                  ptrdiff_t *next) {
+    return rle_usual_pairs_body(s, n, pos, u, pair, next, 1);
+}
+
+static int rle_cpu_has_ssse3(void) {
+#if defined(_MSC_VER) && !defined(__clang__)
+    int regs[4];
+    __cpuid(regs, 1);
+    return (regs[2] >> 9) & 1;
+#else
+    unsigned int a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && ((c >> 9) & 1);
+#endif
+}
+#endif
+
+/* The reader in use: set once, by rle_parse_select at import, and only read afterwards. */
+static RleUsualPairsFn rle_usual_pairs = rle_usual_pairs_swar;
+
+/* Choose the reader: "ssse3" when the CPU has it, unless RLECODEC_PARSER=swar asks for the
+   portable one (tests use that to check both).  Returns the name of the one chosen. */
+static const char *rle_parse_select(void) {
+    const char *want = getenv("RLECODEC_PARSER");
+    rle_usual_pairs = rle_usual_pairs_swar;
+#ifdef RLE_SSSE3_READER
+    if ((want == NULL || strcmp(want, "swar") != 0) && rle_cpu_has_ssse3()) {
+        rle_usual_pairs = rle_usual_pairs_ssse3;
+        return "ssse3";
+    }
+#else
+    (void)want;
+#endif
+    return "swar";
+}
+
+#endif /* RLE_PARSE_H */
