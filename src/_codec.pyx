@@ -1714,14 +1714,13 @@ cdef inline uint64_t written_start(const int64_t *runs, Py_ssize_t r, int64_t ba
 
 
 cdef Py_ssize_t formatted_bound(const RunBuf *rb, int64_t base) noexcept nogil:
-    """Room enough for the text of runs: no number written (a start plus ``base``, a gap
-    or a length) exceeds the largest run end plus ``base``, so none has more digits.
-    Cheaper than counting every number's digits, at the price of an extra copy."""
-    cdef Py_ssize_t r
-    cdef uint64_t top = 0, e
-    for r in range(rb.n):
-        e = <uint64_t> rb.data[2 * r] + <uint64_t> rb.data[2 * r + 1]
-        top = e if e > top else top
+    """Room enough for the text of sorted, disjoint runs (all that is ever formatted: the
+    scanner's, or runs that check_runs accepted).  No number written (a start plus
+    ``base``, a gap or a length) exceeds the last run's end plus ``base``, so none has more
+    digits; reading one run instead of all of them spares a pass over the buffer."""
+    cdef uint64_t top = 0
+    if rb.n > 0:
+        top = <uint64_t> rb.data[2 * rb.n - 2] + <uint64_t> rb.data[2 * rb.n - 1]
     # (+ 8: write_number stores 8 bytes at once.)
     return rb.n * (2 * count_digits(top + <uint64_t> base) + 2) + 8
 
@@ -1997,8 +1996,7 @@ cdef inline int mask_scan(Grid *g, const Foreground *fg, RunBuf *rb) noexcept no
 
 
 def encode_one(object mask, tuple foreground, bint order_f, int64_t base, bint relative):
-    """Encode one 2-D mask buffer to text: scanned and formatted with the GIL released,
-    straight into the string's own memory."""
+    """Encode one 2-D mask buffer to text, scanned and formatted with the GIL released."""
     cdef Py_buffer view
     cdef Grid g
     cdef Foreground fg
