@@ -38,8 +38,10 @@
 /* The reader's body is compiled once into each variant, with that variant's target. */
 #if defined(_MSC_VER) && !defined(__clang__)
 #define RLE_ALWAYS_INLINE static __forceinline
+#define RLE_NOINLINE static __declspec(noinline)
 #else
 #define RLE_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define RLE_NOINLINE static __attribute__((noinline))
 #endif
 
 #define RLE_PLAIN_MAX_DIGITS 15 /* a plain number is read with at most two 8-byte loads */
@@ -65,6 +67,10 @@ RLE_INLINE uint64_t rle_digits_value(const uint8_t *p, ptrdiff_t ndig) {
         return rle_swar8(x << (64 - 8 * ndig));
     return rle_swar8(x) * rle_pow10[ndig - 8]
            + rle_swar8((rle_load64(p + 8) ^ RLE_ASCII_ZEROS) << (128 - 8 * ndig));
+}
+
+RLE_NOINLINE uint64_t rle_digits_value_outline(const uint8_t *p, ptrdiff_t ndig) {
+    return rle_digits_value(p, ndig);
 }
 
 /* Where the usual pairs go, and what makes a pair usual. */
@@ -140,16 +146,24 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
             spaces &= spaces - 1;
             n1 = e1 - ts;
             n2 = e2 - e1 - 1;
-            if ((size_t)(n1 - 1) >= RLE_PLAIN_MAX_DIGITS || (size_t)(n2 - 1) >= RLE_PLAIN_MAX_DIGITS)
-                goto done; /* an empty or over-long token */
 #ifdef RLE_SSSE3_READER
-            if (ssse3 && n1 <= 8 && n2 <= 8 && n1 + n2 <= 15) {
+            if (ssse3 && (size_t)(n1 - 1) < 8 && (size_t)(n2 - 1) < 8 && n1 + n2 <= 15) {
                 rle_pair_ssse3(s + ts, n1, n2, &start, &length);
             } else
 #endif
             {
-                start = rle_digits_value(s + ts, n1);
-                length = rle_digits_value(s + e1 + 1, n2);
+                if ((size_t)(n1 - 1) >= RLE_PLAIN_MAX_DIGITS
+                    || (size_t)(n2 - 1) >= RLE_PLAIN_MAX_DIGITS)
+                    goto done; /* an empty or over-long token */
+                if (ssse3) {
+                    /* Rare next to the vector path: kept out of line, so that its
+                       constants do not take the loop's registers. */
+                    start = rle_digits_value_outline(s + ts, n1);
+                    length = rle_digits_value_outline(s + e1 + 1, n2);
+                } else {
+                    start = rle_digits_value(s + ts, n1);
+                    length = rle_digits_value(s + e1 + 1, n2);
+                }
             }
             first = (int64_t)start - base;
             /* Plain numbers have at most 15 digits: no sum here can overflow, and all terms
