@@ -8,6 +8,7 @@ import numpy.typing as npt
 from typing_extensions import Self, disjoint_base
 
 ERROR_NAMES: dict[int, str]
+PARSER: str
 
 class KernelError(Exception):
     reason: str

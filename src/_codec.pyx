@@ -43,6 +43,7 @@ cdef extern from "rle_scan.h" nogil:
 cdef extern from "rle_parse.h" nogil:
     ctypedef struct RleUsual:
         int64_t *out
+        int64_t *out_end
         int64_t base
         int64_t limit
         int64_t prev_end
@@ -50,6 +51,10 @@ cdef extern from "rle_parse.h" nogil:
     int rle_usual_pairs(const uint8_t *s, Py_ssize_t n, Py_ssize_t *pos, RleUsual *u,
                         uint64_t *pair, Py_ssize_t *next)
     const char *rle_parse_select()
+    enum:
+        RLE_PAIRS_END
+        RLE_PAIRS_OTHER
+        RLE_PAIRS_FULL
 
 #: The plain-pair reader chosen for this CPU at import: "ssse3" or "swar" (rle_parse.h).
 PARSER = rle_parse_select().decode("ascii")
@@ -155,6 +160,18 @@ cdef void runbuf_free(RunBuf *rb) noexcept nogil:
 
 
 # ------------------------------------------------------------------------------ validation
+ctypedef struct CocoStream:
+    # A compressed COCO string written a batch of runs at a time (coco_stream_runs).
+    char *out
+    Py_ssize_t cap      # characters out can hold
+    Py_ssize_t p        # characters written
+    Py_ssize_t runs     # runs written
+    int64_t end         # where the last run written ended
+    int64_t prev_gap    # the gap two counts before the next one (0 while they are written raw)
+    int64_t prev_length
+    bint failed         # out of memory
+
+
 ctypedef struct Builder:
     RunBuf *runs
     int64_t base
@@ -166,6 +183,9 @@ ctypedef struct Builder:
     int64_t seen       # runs accepted so far
     int64_t prev_start
     int64_t prev_end
+    # Strict parsing only: runs that can no longer change (all but the last) may be handed
+    # to this stream to make room, so that the buffer stays small and in cache.
+    CocoStream *stream
 
 
 cdef void builder_init(Builder *b, RunBuf *runs, int64_t base, int64_t total, bint relative,
@@ -180,6 +200,7 @@ cdef void builder_init(Builder *b, RunBuf *runs, int64_t base, int64_t total, bi
     b.seen = 0
     b.prev_start = 0
     b.prev_end = 0
+    b.stream = NULL
     runs.n = 0
 
 
@@ -348,6 +369,10 @@ cdef Py_ssize_t token_start(const uint8_t *s, Py_ssize_t n, int64_t tok) noexcep
     return n
 
 
+cdef enum:
+    STREAM_CHUNK_RUNS = 4096   # runs kept between hand-overs to a stream (64 KiB)
+
+
 cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
                                  int64_t *done) noexcept nogil:
     """Read and check the leading plain pairs of text into runs (see rle_parse.h); return
@@ -357,32 +382,48 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
 
     Usual pairs are stored by the C reader; any other plain pair comes back here for
     take_pair.  So that ``st`` can stay out of the reader, it is brought up to date only
-    then: every run stored since the last sync is one usual pair."""
+    then: every run stored since the last sync is one usual pair.  With a stream, the
+    reader's room is a chunk of the buffer, and when it is full every run but the last
+    goes to the stream."""
     cdef Builder st = b[0]
     cdef RleUsual u
-    cdef Py_ssize_t ts = 0, nxt, w, synced = st.runs.n
+    cdef Py_ssize_t ts = 0, nxt, w = st.runs.n, synced = st.runs.n
+    cdef Py_ssize_t room = st.runs.cap
     cdef uint64_t pair[2]
     cdef int64_t seen_before = st.seen
-    cdef bint taken = True
-    u.out = st.runs.data + 2 * synced
+    cdef int status = RLE_PAIRS_OTHER
+    if st.stream != NULL and st.strict and room > STREAM_CHUNK_RUNS:
+        room = STREAM_CHUNK_RUNS
+    u.out = st.runs.data + 2 * w
+    u.out_end = st.runs.data + 2 * room
     u.base = st.base
     u.limit = -1 if st.relative else st.total  # relative starts are never usual
     u.prev_end = st.prev_end
-    while taken:
-        taken = rle_usual_pairs(s, n, &ts, &u, pair, &nxt) == 1
+    while status != RLE_PAIRS_END:
+        status = rle_usual_pairs(s, n, &ts, &u, pair, &nxt)
         w = (u.out - st.runs.data) // 2
         if w > synced:
             st.seen += w - synced
             st.prev_start = st.runs.data[2 * w - 2]
             st.prev_end = u.prev_end
-        if taken:
+        if status == RLE_PAIRS_OTHER:
             # One take_pair rejects is read again, and its error worded, by the general path.
-            taken = take_pair(&st, <int64_t> pair[0], <int64_t> pair[1], st.runs.data, &w) == OK
-            if taken:
-                ts = nxt
-                synced = w
-                u.out = st.runs.data + 2 * w
-                u.prev_end = st.prev_end
+            if take_pair(&st, <int64_t> pair[0], <int64_t> pair[1], st.runs.data, &w) != OK:
+                break
+            ts = nxt
+        elif status == RLE_PAIRS_FULL:
+            if room == st.runs.cap or w < 2:
+                break  # (cannot happen: the buffer holds a run per 4 bytes of text)
+            coco_stream_runs(st.stream, st.runs.data, w - 1)
+            if st.stream.failed:
+                break
+            # The last run stays: the next pair may extend it.
+            st.runs.data[0] = st.runs.data[2 * w - 2]
+            st.runs.data[1] = st.runs.data[2 * w - 1]
+            w = 1
+        synced = w
+        u.out = st.runs.data + 2 * w
+        u.prev_end = st.prev_end
     st.runs.n = w
     b[0] = st
     done[0] = 2 * (st.seen - seen_before)  # every pair read was accepted: two tokens each
@@ -524,15 +565,24 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
     return 0
 
 
+cdef int builder_reserve(Builder *b, Py_ssize_t runs) noexcept nogil:
+    """Room for ``runs`` runs in the buffer, and in the stream for their counts if there is
+    one: neither grows while parsing, and pages never reached are never touched."""
+    if runbuf_reserve(b.runs, runs) != OK:
+        return E_NOMEM
+    if b.stream != NULL and not coco_stream_reserve(b.stream, runs):
+        return E_NOMEM
+    return OK
+
+
 cdef int source_parse(const Source *src, Builder *b, ErrInfo *err) noexcept nogil:
     err.code = OK
-    # Reserve the most runs the input can hold ("1 1 " is 4 bytes): the buffer never grows
-    # while parsing, and pages the runs do not reach are never touched.
+    # Reserve for the most runs the input can hold ("1 1 " is 4 bytes).
     if src.kind == SRC_TEXT:
-        err.code = runbuf_reserve(b.runs, src.n // 4 + 2)
+        err.code = builder_reserve(b, src.n // 4 + 2)
         return err.code or parse_text(src.text, src.n, b, err)
     if src.kind == SRC_TOKENS:
-        err.code = runbuf_reserve(b.runs, src.n // 2 + 1)
+        err.code = builder_reserve(b, src.n // 2 + 1)
         return err.code or parse_tokens(src.tokens, src.n, b, err)
     if src.kind == SRC_COCO_TEXT or src.kind == SRC_COCO_COUNTS:
         return coco_parse(src, b.runs, b.total, err)
@@ -1843,11 +1893,14 @@ cdef void target_init(Target *t, const Py_buffer *view, int64_t h, int64_t w, bi
 
 
 cdef int parse_source(const Source *src, RunBuf *rb, int64_t base, int64_t total,
-                      bint relative, bint strict, bint faithful, ErrInfo *err) noexcept nogil:
-    """Parse and check one source into runs: sorted and disjoint unless ``faithful``."""
+                      bint relative, bint strict, bint faithful, CocoStream *stream,
+                      ErrInfo *err) noexcept nogil:
+    """Parse and check one source into runs: sorted and disjoint unless ``faithful``.
+    A ``stream`` (strict parsing only) may take the earlier runs on the way."""
     cdef Builder b
     cdef int code
     builder_init(&b, rb, base, total, relative, strict, faithful)
+    b.stream = stream
     code = source_parse(src, &b, err)
     if code == OK and not b.ordered and not faithful:
         normalize_runs(rb)
@@ -1956,7 +2009,8 @@ cdef class DecodeBatch:
             for i in range(i0, i1):
                 if parse and parse_source(&self.sources[i], &self.runs[i], self.target.base,
                                           self.target.total, self.target.relative,
-                                          self.target.strict, False, &self.errors[i]) != OK:
+                                          self.target.strict, False, NULL,
+                                          &self.errors[i]) != OK:
                     break
                 if write and target_write(&self.target, self.slots[i] if self.has_slots else i,
                                           &self.runs[i], &self.errors[i]) != OK:
@@ -2123,9 +2177,10 @@ cdef class EncodeBatch:
 
 
 cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint relative,
-                    bint strict, bint faithful) except -1:
+                    bint strict, bint faithful, CocoStream *stream=NULL) except -1:
     """Parse one input into ``rb`` (initialised empty here) with the GIL released; raise
-    KernelError if it is malformed (``rb`` is then the caller's to free)."""
+    KernelError if it is malformed (``rb`` is then the caller's to free).  With a
+    ``stream``, runs may go to it on the way (see Builder.stream)."""
     cdef Source src
     cdef ErrInfo err
     cdef list keep = []
@@ -2133,9 +2188,10 @@ cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint re
     rb.data = NULL
     rb.n = 0
     rb.cap = 0
+    memset(&err, 0, sizeof(err))  # (an out-of-memory failure sets only the code)
     source_set(&src, rle, keep)
     with nogil:
-        code = parse_source(&src, rb, base, total, relative, strict, faithful, &err)
+        code = parse_source(&src, rb, base, total, relative, strict, faithful, stream, &err)
     if code != OK:
         raise_error(&err, None)
     return 0
@@ -2327,18 +2383,52 @@ cdef Py_ssize_t counts_of_runs(const RunBuf *rb, int64_t total, int64_t *counts)
     return m
 
 
-cdef Py_ssize_t coco_string_of_runs(const RunBuf *rb, int64_t total, char *out) noexcept nogil:
-    """The compressed string of the counts :func:`counts_of_runs` gives, written from the
-    runs directly (no array of counts) into ``out`` (room for ``COCO_MAX_CHARS`` per
-    count); returns its length.  Count 2r is gap r, count 2r + 1 length r, so the
-    difference to the count two before is to the previous gap or length."""
-    cdef Py_ssize_t r, p = 0
-    cdef int64_t end = 0, gap, length, prev_gap = 0, prev_length = 0, dg, dl
-    for r in range(rb.n):
-        gap = rb.data[2 * r] - end
-        length = rb.data[2 * r + 1]
-        dg = gap - prev_gap if r >= 2 else gap
-        dl = length - prev_length if r >= 1 else length
+cdef void coco_stream_init(CocoStream *cs) noexcept nogil:
+    cs.out = NULL
+    cs.cap = 0
+    cs.p = 0
+    cs.runs = 0
+    cs.end = 0
+    cs.prev_gap = 0
+    cs.prev_length = 0
+    cs.failed = False
+
+
+cdef bint coco_stream_reserve(CocoStream *cs, Py_ssize_t runs) noexcept nogil:
+    """Room for the counts of ``runs`` more runs and the last count; False if out of
+    memory (the stream is then failed)."""
+    cdef Py_ssize_t cap = cs.p + (2 * runs + 1) * COCO_MAX_CHARS
+    cdef char *grown
+    if cs.failed or cap <= cs.cap:
+        return not cs.failed
+    cap = max(cap, 2 * cs.cap)
+    grown = <char *> realloc(cs.out, <size_t> cap)
+    if grown == NULL:
+        cs.failed = True
+        return False
+    cs.out = grown
+    cs.cap = cap
+    return True
+
+
+cdef void coco_stream_runs(CocoStream *cs, const int64_t *runs, Py_ssize_t n) noexcept nogil:
+    """Write the counts of ``n`` more runs (sorted, disjoint, not touching, after those
+    written so far), growing the string as needed.  Count 2r is gap r, count 2r + 1 length
+    r, so the difference to the count two before is to the previous gap or length; counts
+    0 to 2 are written as they are (as if after a gap and a length of 0)."""
+    # In locals: the string's char stores could alias the stream's fields.
+    cdef Py_ssize_t r, p = cs.p, before = cs.runs
+    cdef int64_t end = cs.end, gap, length, prev_gap = cs.prev_gap
+    cdef int64_t prev_length = cs.prev_length, dg, dl
+    cdef char *out
+    if not coco_stream_reserve(cs, n):
+        return
+    out = cs.out
+    for r in range(n):
+        gap = runs[2 * r] - end
+        length = runs[2 * r + 1]
+        dg = gap - prev_gap
+        dl = length - prev_length
         if ((<uint64_t> dg + 16) | (<uint64_t> dl + 16)) < 32:
             # Both in [-16, 15], one character each (most runs of small, even masks).
             out[p] = <char> (48 + (dg & 0x1f))
@@ -2347,35 +2437,46 @@ cdef Py_ssize_t coco_string_of_runs(const RunBuf *rb, int64_t total, char *out) 
         else:
             p += coco_put_delta(out + p, dg)
             p += coco_put_delta(out + p, dl)
-        prev_gap = gap
+        prev_gap = gap if before + r > 0 else 0
         prev_length = length
-        end = rb.data[2 * r] + length
-    if rb.n == 0 or end < total:
-        p += coco_put_delta(out + p, total - end - prev_gap if rb.n >= 2 else total - end)
-    return p
+        end = runs[2 * r] + length
+    cs.p = p
+    cs.runs += n
+    cs.end = end
+    cs.prev_gap = prev_gap
+    cs.prev_length = prev_length
+
+
+cdef object coco_stream_finish(CocoStream *cs, int64_t total):
+    """The stream's string as bytes, with the last background count unless it is empty
+    (and the only count of an empty mask); frees the stream."""
+    try:
+        if cs.failed:
+            raise MemoryError()
+        if cs.runs == 0 or cs.end < total:
+            cs.p += coco_put_delta(cs.out + cs.p, total - cs.end - cs.prev_gap)
+        return PyBytes_FromStringAndSize(cs.out, cs.p)
+    finally:
+        free(cs.out)
+        cs.out = NULL
 
 
 cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed):
     """The COCO counts of sorted, disjoint, non-touching runs: compressed ``bytes`` or an
     int64 array."""
-    cdef Py_ssize_t m = 2 * rb.n + 1, size = 0
+    cdef Py_ssize_t m = 2 * rb.n + 1
     cdef int64_t[::1] view
-    cdef char *text
+    cdef CocoStream cs
     if not compressed:
         result = np.empty(m, dtype=np.int64)
         view = result
         with nogil:
             m = counts_of_runs(rb, total, &view[0])
         return result[:m]
-    text = <char *> malloc(<size_t> (m * COCO_MAX_CHARS + 2))
-    if text == NULL:
-        raise MemoryError()
-    try:
-        with nogil:
-            size = coco_string_of_runs(rb, total, text)
-        return PyBytes_FromStringAndSize(text, size)
-    finally:
-        free(text)
+    coco_stream_init(&cs)
+    with nogil:
+        coco_stream_runs(&cs, rb.data, rb.n)
+    return coco_stream_finish(&cs, total)
 
 
 def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
@@ -2389,13 +2490,27 @@ def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
 
 def kaggle_to_coco(object rle, int64_t total, int64_t base, bint relative, bint compressed):
     """Kaggle text (column-major runs, checked strictly against a mask of ``total``
-    pixels) as COCO counts: compressed ``bytes``, or an int64 array."""
+    pixels) as COCO counts: compressed ``bytes``, or an int64 array.  The compressed string
+    is written while parsing, a chunk of runs at a time."""
     cdef RunBuf rb
+    cdef CocoStream cs
+    if not compressed:
+        try:
+            parse_into(rle, &rb, base, total, relative, True, False)
+            return coco_from_runbuf(&rb, total, False)
+        finally:
+            runbuf_free(&rb)
+    coco_stream_init(&cs)
     try:
-        parse_into(rle, &rb, base, total, relative, True, False)
-        return coco_from_runbuf(&rb, total, compressed)
+        parse_into(rle, &rb, base, total, relative, True, False, &cs)
+        with nogil:
+            coco_stream_runs(&cs, rb.data, rb.n)
+    except BaseException:
+        free(cs.out)
+        raise
     finally:
         runbuf_free(&rb)
+    return coco_stream_finish(&cs, total)
 
 
 def coco_string_from_counts(const int64_t[::1] counts):

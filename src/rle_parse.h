@@ -76,6 +76,7 @@ RLE_NOINLINE uint64_t rle_digits_value_outline(const uint8_t *p, ptrdiff_t ndig)
 /* Where the usual pairs go, and what makes a pair usual. */
 typedef struct {
     int64_t *out;     /* the next free (start, length) slot */
+    int64_t *out_end; /* the end of the room: a block is read only while 16 pairs fit */
     int64_t base;     /* subtracted from every start */
     int64_t limit;    /* a usual run ends at or before this; -1 makes no pair usual */
     int64_t prev_end; /* end of the last run stored */
@@ -118,21 +119,31 @@ RLE_TARGET_SSSE3 static inline void rle_pair_ssse3(const uint8_t *p, ptrdiff_t n
 }
 #endif
 
+/* What the reader stopped at. */
+enum {
+    RLE_PAIRS_END = 0,   /* the text stops being plain pairs, or fewer than 94 bytes remain */
+    RLE_PAIRS_OTHER = 1, /* a plain pair that is not usual */
+    RLE_PAIRS_FULL = 2   /* no room for another block's pairs (at most 16) */
+};
+
 /* The reader: with *pos at the start of a pair, store usual pairs and move *pos past them.
-   Returns 1 at a plain pair that is not usual, its numbers in pair[0] (start) and pair[1]
-   (length) and the next pair's first byte in *next; 0 where the text stops being plain
-   pairs (or fewer than 94 bytes remain): the general path takes over at *pos. */
+   At RLE_PAIRS_OTHER the pair's numbers are in pair[0] (start) and pair[1] (length) and the
+   next pair's first byte in *next; at RLE_PAIRS_END the general path takes over at *pos. */
 RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdiff_t *pos,
                                     RleUsual *u, uint64_t pair[2], ptrdiff_t *next,
                                     int ssse3) {
     ptrdiff_t ts = *pos, blk, e1, e2, n1, n2;
     uint64_t spaces, other, start, length;
-    int64_t first, *out = u->out;
+    int64_t first, *out = u->out, *const out_end = u->out_end;
     const int64_t base = u->base, limit = u->limit;
     int64_t prev_end = u->prev_end;
-    int found = 0;
+    int status = RLE_PAIRS_END;
     /* A token of the block starts before blk + 64 and is read with two 8-byte loads. */
     while (ts + 64 + 2 * RLE_PLAIN_MAX_DIGITS <= n) {
+        if (out_end - out < 2 * 16) { /* a pair takes at least 4 bytes */
+            status = RLE_PAIRS_FULL;
+            break;
+        }
         blk = ts;
         spaces = rle_spaces64(s + blk, &other);
         if (other) /* only tokens ending before the first odd byte are plain */
@@ -172,7 +183,7 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
                 pair[0] = start;
                 pair[1] = length;
                 *next = e2 + 1;
-                found = 1;
+                status = RLE_PAIRS_OTHER;
                 goto done;
             }
             out[0] = first;
@@ -186,7 +197,7 @@ done:
     *pos = ts;
     u->out = out;
     u->prev_end = prev_end;
-    return found;
+    return status;
 }
 
 typedef int (*RleUsualPairsFn)(const uint8_t *, ptrdiff_t, ptrdiff_t *, RleUsual *,

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from reference import random_mask, ref_encode
+from reference import random_mask, ref_decode, ref_encode, tokens_of_steps
 
 import rlecodec
 from rlecodec import _codec, coco
@@ -269,3 +269,40 @@ def test_from_kaggle_in_every_variant_matches_pycocotools(base, relative):
         assert (info.value.token, info.value.reason) == (token, reason), bad
     assert coco.from_kaggle(None, (2, 3), compressed=False)["counts"] == [6]
     assert coco.from_kaggle("1 6", (2, 3), compressed=False)["counts"] == [0, 6]
+
+
+def long_text(rng, pairs: int, relative: bool):
+    """``pairs`` pairs of random sizes, every other one touching the run before (so that
+    runs are joined on both sides of wherever the transcoder hands runs over to the
+    string, every 4096 or so), and the mask shape they fill."""
+    steps = [("touch" if k % 2 else "gap", int(rng.choice([1, 2, 7, 30, 900])))
+             for k in range(pairs)]
+    tokens, end = tokens_of_steps(steps, relative)
+    h = 61
+    return " ".join(map(str, tokens)), (h, end // h + 1)
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_from_kaggle_of_texts_longer_than_its_chunks(relative):
+    rng = np.random.default_rng(5 + relative)
+    for pairs in (8190, 8191, 8192, 8193, 30001):
+        text, shape = long_text(rng, pairs, relative)
+        mask = ref_decode(text, shape, "F", 1, relative)
+        want = pycoco.encode(np.asfortranarray(mask))
+        assert coco.from_kaggle(text, shape, relative=relative) == want, pairs
+        plain = coco.from_kaggle(text, shape, relative=relative, compressed=False)
+        assert coco.encode(mask, compressed=False) == plain
+
+
+def test_from_kaggle_names_a_bad_pair_deep_in_a_long_text():
+    rng = np.random.default_rng(9)
+    text, shape = long_text(rng, 20000, False)
+    tokens = text.split()
+    for pair, token, reason in [(9001, "0", "zero_length"), (15000, "x", "not_a_number"),
+                                (19999, "99999999999", "past_end")]:
+        bad = tokens.copy()
+        bad[2 * pair + 1] = token
+        with pytest.raises(rlecodec.RLEError) as info:
+            coco.from_kaggle(" ".join(bad), shape)
+        want = 2 * pair + (1 if reason == "not_a_number" else 0)
+        assert (info.value.token, info.value.reason) == (want, reason)
