@@ -183,8 +183,8 @@ ctypedef struct Builder:
     int64_t seen       # runs accepted so far
     int64_t prev_start
     int64_t prev_end
-    # Strict parsing only: runs that can no longer change (all but the last) may be handed
-    # to this stream to make room, so that the buffer stays small and in cache.
+    # Strict, merging parsing only: runs that can no longer change (all but the last) may be
+    # handed to this stream to make room, so that the buffer stays small and in cache.
     CocoStream *stream
 
 
@@ -392,7 +392,7 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
     cdef uint64_t pair[2]
     cdef int64_t seen_before = st.seen
     cdef int status = RLE_PAIRS_OTHER
-    if st.stream != NULL and st.strict and room > STREAM_CHUNK_RUNS:
+    if st.stream != NULL and st.strict and not st.faithful and room > STREAM_CHUNK_RUNS:
         room = STREAM_CHUNK_RUNS
     u.out = st.runs.data + 2 * w
     u.out_end = st.runs.data + 2 * room
