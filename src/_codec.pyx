@@ -6,8 +6,8 @@ Every kernel is ``noexcept nogil`` and returns an error code; the binding classe
 bottom release the GIL around them and raise :class:`KernelError` with the raw facts
 (code, token index, byte offset), which the pure-Python facade turns into ``RLEError``.
 Everything is 64-bit: a pixel index or run length is ``int64_t``, a byte stride
-``Py_ssize_t``.  The module keeps no mutable global state: the one global, which reader of
-plain pairs to use for this CPU, is set once at import.
+``Py_ssize_t``.  The only global state, which reader of plain pairs suits this CPU, is set
+once at import and only read afterwards.
 """
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX
@@ -370,7 +370,8 @@ cdef Py_ssize_t token_start(const uint8_t *s, Py_ssize_t n, int64_t tok) noexcep
 
 
 cdef enum:
-    STREAM_CHUNK_RUNS = 4096   # runs kept between hand-overs to a stream (64 KiB)
+    STREAM_CHUNK_RUNS = 4096        # runs kept between hand-overs to a stream (64 KiB)
+    STREAM_RESERVE_RUNS = 1 << 16   # runs a stream has room for at first (1.7 MB)
 
 
 cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
@@ -566,11 +567,13 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
 
 
 cdef int builder_reserve(Builder *b, Py_ssize_t runs) noexcept nogil:
-    """Room for ``runs`` runs in the buffer, and in the stream for their counts if there is
-    one: neither grows while parsing, and pages never reached are never touched."""
+    """Room for ``runs`` runs in the buffer, which then never grows while parsing (pages
+    never reached are never touched), and in the stream, if there is one, for the counts of
+    up to STREAM_RESERVE_RUNS of them (it grows beyond: the worst case, 26 characters a
+    run, is many times the usual 2 to 6)."""
     if runbuf_reserve(b.runs, runs) != OK:
         return E_NOMEM
-    if b.stream != NULL and not coco_stream_reserve(b.stream, runs):
+    if b.stream != NULL and not coco_stream_reserve(b.stream, min(runs, STREAM_RESERVE_RUNS)):
         return E_NOMEM
     return OK
 
