@@ -370,8 +370,7 @@ cdef Py_ssize_t token_start(const uint8_t *s, Py_ssize_t n, int64_t tok) noexcep
 
 
 cdef enum:
-    STREAM_CHUNK_RUNS = 4096        # runs kept between hand-overs to a stream (64 KiB)
-    STREAM_RESERVE_RUNS = 1 << 16   # runs a stream has room for at first (1.7 MB)
+    STREAM_CHUNK_RUNS = 4096   # runs kept between hand-overs to a stream (64 KiB)
 
 
 cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
@@ -569,11 +568,11 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
 cdef int builder_reserve(Builder *b, Py_ssize_t runs) noexcept nogil:
     """Room for ``runs`` runs in the buffer, which then never grows while parsing (pages
     never reached are never touched), and in the stream, if there is one, for the counts of
-    up to STREAM_RESERVE_RUNS of them (it grows beyond: the worst case, 26 characters a
-    run, is many times the usual 2 to 6)."""
+    a chunk of them: it grows as it fills, since the worst case (26 characters a run) is
+    many times the usual 2 to 6."""
     if runbuf_reserve(b.runs, runs) != OK:
         return E_NOMEM
-    if b.stream != NULL and not coco_stream_reserve(b.stream, min(runs, STREAM_RESERVE_RUNS)):
+    if b.stream != NULL and not coco_stream_reserve(b.stream, min(runs, STREAM_CHUNK_RUNS)):
         return E_NOMEM
     return OK
 
