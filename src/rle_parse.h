@@ -4,8 +4,9 @@
  * Almost all run-length text is "start length" pairs of short decimal numbers, each number
  * followed by one space.  rle_usual_pairs reads such pairs and stores the usual ones (past
  * a gap after the previous run, not empty, inside the mask) as runs; it hands every other
- * pair back to the caller, and stops where the text is anything else, so that the caller's
- * general path can read the rest and word any error.
+ * pair back to the caller, returns when its room for runs is full (the caller may make
+ * more), and stops where the text is anything else, so that the caller's general path can
+ * read the rest and word any error.
  *
  * Spaces are found 64 bytes at a time from the start of a pair, and a pair's two ends come
  * from them together: reading a pair does not wait for the end of the one before it.  The
