@@ -391,7 +391,7 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
     cdef Py_ssize_t room = st.runs.cap
     cdef uint64_t pair[2]
     cdef int64_t seen_before = st.seen
-    cdef int status = RLE_PAIRS_OTHER
+    cdef int status
     if st.stream != NULL and st.strict and not st.faithful and room > STREAM_CHUNK_RUNS:
         room = STREAM_CHUNK_RUNS
     u.out = st.runs.data + 2 * w
@@ -399,7 +399,7 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
     u.base = st.base
     u.limit = -1 if st.relative else st.total  # relative starts are never usual
     u.prev_end = st.prev_end
-    while status != RLE_PAIRS_END:
+    while True:
         status = rle_usual_pairs(s, n, &ts, &u, pair, &nxt)
         w = (u.out - st.runs.data) // 2
         if w > synced:
@@ -411,9 +411,9 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
             if take_pair(&st, <int64_t> pair[0], <int64_t> pair[1], st.runs.data, &w) != OK:
                 break
             ts = nxt
-        elif status == RLE_PAIRS_FULL:
-            if room == st.runs.cap or w < 2:
-                break  # (cannot happen: the buffer holds a run per 4 bytes of text)
+        elif status == RLE_PAIRS_FULL and room < st.runs.cap:
+            # (Without a stream the room is the whole buffer, a run per 4 bytes of text,
+            # and is never full.)
             coco_stream_runs(st.stream, st.runs.data, w - 1)
             if st.stream.failed:
                 break
@@ -421,6 +421,8 @@ cdef Py_ssize_t read_plain_pairs(const uint8_t *s, Py_ssize_t n, Builder *b,
             st.runs.data[0] = st.runs.data[2 * w - 2]
             st.runs.data[1] = st.runs.data[2 * w - 1]
             w = 1
+        else:
+            break
         synced = w
         u.out = st.runs.data + 2 * w
         u.prev_end = st.prev_end
@@ -2463,31 +2465,33 @@ cdef object coco_stream_finish(CocoStream *cs, int64_t total):
         cs.out = NULL
 
 
-cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed):
-    """The COCO counts of sorted, disjoint, non-touching runs: compressed ``bytes`` or an
-    int64 array."""
+cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed,
+                             CocoStream *cs):
+    """The COCO counts of sorted, disjoint, non-touching runs: an int64 array, or the
+    compressed ``bytes`` that ``cs`` (initialised; it may hold the runs before these, see
+    Builder.stream) makes of them; ``cs`` is finished and freed."""
     cdef Py_ssize_t m = 2 * rb.n + 1
     cdef int64_t[::1] view
-    cdef CocoStream cs
     if not compressed:
         result = np.empty(m, dtype=np.int64)
         view = result
         with nogil:
             m = counts_of_runs(rb, total, &view[0])
         return result[:m]
-    coco_stream_init(&cs)
     with nogil:
-        coco_stream_runs(&cs, rb.data, rb.n)
-    return coco_stream_finish(&cs, total)
+        coco_stream_runs(cs, rb.data, rb.n)
+    return coco_stream_finish(cs, total)
 
 
 def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
     """COCO counts of an ``(N, 2)`` array of sorted, disjoint, non-touching runs."""
     cdef RunBuf rb
+    cdef CocoStream cs
     rb.data = <int64_t *> &runs[0, 0] if runs.shape[0] else NULL
     rb.n = runs.shape[0]
     rb.cap = rb.n
-    return coco_from_runbuf(&rb, total, compressed)
+    coco_stream_init(&cs)
+    return coco_from_runbuf(&rb, total, compressed, &cs)
 
 
 def kaggle_to_coco(object rle, int64_t total, int64_t base, bint relative, bint compressed):
@@ -2496,23 +2500,13 @@ def kaggle_to_coco(object rle, int64_t total, int64_t base, bint relative, bint 
     is written while parsing, a chunk of runs at a time."""
     cdef RunBuf rb
     cdef CocoStream cs
-    if not compressed:
-        try:
-            parse_into(rle, &rb, base, total, relative, True, False)
-            return coco_from_runbuf(&rb, total, False)
-        finally:
-            runbuf_free(&rb)
     coco_stream_init(&cs)
     try:
-        parse_into(rle, &rb, base, total, relative, True, False, &cs)
-        with nogil:
-            coco_stream_runs(&cs, rb.data, rb.n)
-    except BaseException:
-        free(cs.out)
-        raise
+        parse_into(rle, &rb, base, total, relative, True, False, &cs if compressed else NULL)
+        return coco_from_runbuf(&rb, total, compressed, &cs)
     finally:
         runbuf_free(&rb)
-    return coco_stream_finish(&cs, total)
+        free(cs.out)  # (already freed, and NULL, unless parsing failed)
 
 
 def coco_string_from_counts(const int64_t[::1] counts):

@@ -89,10 +89,12 @@ typedef struct {
    padding bytes zero.  Row 8 * (n1 - 1) + (n2 - 1). */
 #define RLE_SHUF_LO(j, n1) ((j) >= 8 - (n1) ? (j) - 8 + (n1) : 0x80)
 #define RLE_SHUF_HI(j, n1, n2) ((j) >= 8 - (n2) ? (n1) + 1 + (j) - 8 + (n2) : 0x80)
-#define RLE_ROW(n1, n2)                                                                     \
-    {RLE_SHUF_LO(0, n1), RLE_SHUF_LO(1, n1), RLE_SHUF_LO(2, n1), RLE_SHUF_LO(3, n1), RLE_SHUF_LO(4, n1), RLE_SHUF_LO(5, n1), \
-     RLE_SHUF_LO(6, n1), RLE_SHUF_LO(7, n1), RLE_SHUF_HI(0, n1, n2), RLE_SHUF_HI(1, n1, n2), RLE_SHUF_HI(2, n1, n2),    \
-     RLE_SHUF_HI(3, n1, n2), RLE_SHUF_HI(4, n1, n2), RLE_SHUF_HI(5, n1, n2), RLE_SHUF_HI(6, n1, n2),              \
+#define RLE_ROW(n1, n2)                                                                  \
+    {RLE_SHUF_LO(0, n1),     RLE_SHUF_LO(1, n1),     RLE_SHUF_LO(2, n1),                  \
+     RLE_SHUF_LO(3, n1),     RLE_SHUF_LO(4, n1),     RLE_SHUF_LO(5, n1),                  \
+     RLE_SHUF_LO(6, n1),     RLE_SHUF_LO(7, n1),     RLE_SHUF_HI(0, n1, n2),              \
+     RLE_SHUF_HI(1, n1, n2), RLE_SHUF_HI(2, n1, n2), RLE_SHUF_HI(3, n1, n2),              \
+     RLE_SHUF_HI(4, n1, n2), RLE_SHUF_HI(5, n1, n2), RLE_SHUF_HI(6, n1, n2),              \
      RLE_SHUF_HI(7, n1, n2)}
 #define RLE_ROWS(n1)                                                                        \
     RLE_ROW(n1, 1), RLE_ROW(n1, 2), RLE_ROW(n1, 3), RLE_ROW(n1, 4), RLE_ROW(n1, 5),          \
@@ -131,8 +133,8 @@ enum {
    At RLE_PAIRS_OTHER the pair's numbers are in pair[0] (start) and pair[1] (length) and the
    next pair's first byte in *next; at RLE_PAIRS_END the general path takes over at *pos. */
 RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdiff_t *pos,
-                                    RleUsual *u, uint64_t pair[2], ptrdiff_t *next,
-                                    int ssse3) {
+                                           RleUsual *u, uint64_t pair[2], ptrdiff_t *next,
+                                           int ssse3) {
     ptrdiff_t ts = *pos, blk, e1, e2, n1, n2;
     uint64_t spaces, other, start, length;
     int64_t first, *out = u->out, *const out_end = u->out_end;
@@ -180,7 +182,8 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
             first = (int64_t)start - base;
             /* Plain numbers have at most 15 digits: no sum here can overflow, and all terms
                are evaluated (one branch). */
-            if (!((first > prev_end) & ((int64_t)length > 0) & (first + (int64_t)length <= limit))) {
+            if (!((first > prev_end) & ((int64_t)length > 0)
+                  & (first + (int64_t)length <= limit))) {
                 pair[0] = start;
                 pair[1] = length;
                 *next = e2 + 1;
