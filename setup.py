@@ -15,7 +15,7 @@ extension = Extension(
     "rlecodec._codec",
     sources=["src/_codec.pyx"],
     include_dirs=["src"],
-    depends=["src/rle_scan.h", "src/rle_parse.h"],
+    depends=["src/rle_scan.h", "src/rle_parse.h", "src/rle_coco.h"],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 

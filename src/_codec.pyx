@@ -56,6 +56,17 @@ cdef extern from "rle_parse.h" nogil:
         RLE_PAIRS_OTHER
         RLE_PAIRS_FULL
 
+cdef extern from "rle_coco.h" nogil:
+    enum:
+        RLE_COCO_MAX_CHARS
+    ctypedef struct RleCocoState:
+        int64_t runs
+        int64_t end
+        int64_t prev_gap
+        int64_t prev_length
+    int rle_coco_put(char *out, int64_t x)
+    char *rle_coco_runs(char *out, const int64_t *runs, Py_ssize_t n, RleCocoState *st)
+
 #: The plain-pair reader chosen for this CPU at import: "ssse3" or "swar" (rle_parse.h).
 PARSER = rle_parse_select().decode("ascii")
 
@@ -165,10 +176,7 @@ ctypedef struct CocoStream:
     char *out
     Py_ssize_t cap      # characters out can hold
     Py_ssize_t p        # characters written
-    Py_ssize_t runs     # runs written
-    int64_t end         # where the last run written ended
-    int64_t prev_gap    # the gap two counts before the next one (0 while they are written raw)
-    int64_t prev_length
+    RleCocoState state  # runs written, where the last one ended, the counts before the next
     bint failed         # out of memory
 
 
@@ -2289,42 +2297,14 @@ cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssi
     return code
 
 
-cdef enum:
-    COCO_MAX_CHARS = 13    # 64 bits and a sign, 5 bits per character
-
-
-cdef inline int coco_put_delta(char *out, int64_t x) noexcept nogil:
-    """Write one count (or delta) ``x`` as pycocotools does and return its characters:
-    5 bits per character, lowest first, 0x20 set while more follow, and the last
-    character's bit 4 the sign.  ``out`` needs room for 2 characters even when 1 is used.
-
-    The two characters nearly every count needs are written before any branch: whether a
-    character follows is one comparison (x outside [-16, 15] or [-512, 511]), with no
-    bit-length instruction (slow on some CPUs)."""
-    cdef uint64_t u = <uint64_t> x
-    cdef int more0 = (u + 16) >= 32
-    cdef int more1 = (u + 512) >= 1024
-    cdef int n = 3, k
-    out[0] = <char> (48 + ((x & 0x1f) | (more0 << 5)))
-    out[1] = <char> (48 + (((x >> 5) & 0x1f) | (more1 << 5)))
-    if not more1:
-        return 1 + more0
-    # n characters hold x when it lies in [-2**(5n - 1), 2**(5n - 1)); 13 hold any int64.
-    while n < COCO_MAX_CHARS and u + ((<uint64_t> 1) << (5 * n - 1)) >= (<uint64_t> 1) << (5 * n):
-        n += 1
-    for k in range(2, n):
-        out[k] = <char> (48 + (((x >> (5 * k)) & 0x1f) | (0x20 if k < n - 1 else 0)))
-    return n
-
-
 cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out) noexcept nogil:
     """Write the compressed string of ``m`` non-negative counts into ``out`` (room for
-    ``COCO_MAX_CHARS`` per count) and return its length; from the fourth on, each count is
+    ``RLE_COCO_MAX_CHARS`` per count) and return its length; from the fourth on, each count is
     written as its difference from the count two before."""
     cdef Py_ssize_t i, p = 0
     for i in range(m):
         # (Both counts are >= 0: the difference cannot overflow.)
-        p += coco_put_delta(out + p, cnts[i] - cnts[i - 2] if i > 2 else cnts[i])
+        p += rle_coco_put(out + p, cnts[i] - cnts[i - 2] if i > 2 else cnts[i])
     return p
 
 
@@ -2391,17 +2371,17 @@ cdef void coco_stream_init(CocoStream *cs) noexcept nogil:
     cs.out = NULL
     cs.cap = 0
     cs.p = 0
-    cs.runs = 0
-    cs.end = 0
-    cs.prev_gap = 0
-    cs.prev_length = 0
+    cs.state.runs = 0
+    cs.state.end = 0
+    cs.state.prev_gap = 0
+    cs.state.prev_length = 0
     cs.failed = False
 
 
 cdef bint coco_stream_reserve(CocoStream *cs, Py_ssize_t runs) noexcept nogil:
     """Room for the counts of ``runs`` more runs and the last count; False if out of
     memory (the stream is then failed)."""
-    cdef Py_ssize_t cap = cs.p + (2 * runs + 1) * COCO_MAX_CHARS
+    cdef Py_ssize_t cap = cs.p + (2 * runs + 1) * RLE_COCO_MAX_CHARS
     cdef char *grown
     if cs.failed or cap <= cs.cap:
         return not cs.failed
@@ -2417,38 +2397,9 @@ cdef bint coco_stream_reserve(CocoStream *cs, Py_ssize_t runs) noexcept nogil:
 
 cdef void coco_stream_runs(CocoStream *cs, const int64_t *runs, Py_ssize_t n) noexcept nogil:
     """Write the counts of ``n`` more runs (sorted, disjoint, not touching, after those
-    written so far), growing the string as needed.  Count 2r is gap r, count 2r + 1 length
-    r, so the difference to the count two before is to the previous gap or length; counts
-    0 to 2 are written as they are (as if after a gap and a length of 0)."""
-    # In locals: the string's char stores could alias the stream's fields.
-    cdef Py_ssize_t r, p = cs.p, before = cs.runs
-    cdef int64_t end = cs.end, gap, length, prev_gap = cs.prev_gap
-    cdef int64_t prev_length = cs.prev_length, dg, dl
-    cdef char *out
-    if not coco_stream_reserve(cs, n):
-        return
-    out = cs.out
-    for r in range(n):
-        gap = runs[2 * r] - end
-        length = runs[2 * r + 1]
-        dg = gap - prev_gap
-        dl = length - prev_length
-        if ((<uint64_t> dg + 16) | (<uint64_t> dl + 16)) < 32:
-            # Both in [-16, 15], one character each (most runs of small, even masks).
-            out[p] = <char> (48 + (dg & 0x1f))
-            out[p + 1] = <char> (48 + (dl & 0x1f))
-            p += 2
-        else:
-            p += coco_put_delta(out + p, dg)
-            p += coco_put_delta(out + p, dl)
-        prev_gap = gap if before + r > 0 else 0
-        prev_length = length
-        end = runs[2 * r] + length
-    cs.p = p
-    cs.runs += n
-    cs.end = end
-    cs.prev_gap = prev_gap
-    cs.prev_length = prev_length
+    written so far), growing the string as needed."""
+    if coco_stream_reserve(cs, n):
+        cs.p = rle_coco_runs(cs.out + cs.p, runs, n, &cs.state) - cs.out
 
 
 cdef object coco_stream_finish(CocoStream *cs, int64_t total):
@@ -2457,8 +2408,8 @@ cdef object coco_stream_finish(CocoStream *cs, int64_t total):
     try:
         if cs.failed:
             raise MemoryError()
-        if cs.runs == 0 or cs.end < total:
-            cs.p += coco_put_delta(cs.out + cs.p, total - cs.end - cs.prev_gap)
+        if cs.state.runs == 0 or cs.state.end < total:
+            cs.p += rle_coco_put(cs.out + cs.p, total - cs.state.end - cs.state.prev_gap)
         return PyBytes_FromStringAndSize(cs.out, cs.p)
     finally:
         free(cs.out)
@@ -2513,7 +2464,7 @@ def coco_string_from_counts(const int64_t[::1] counts):
     """The compressed COCO string of non-negative int64 counts, as bytes."""
     cdef Py_ssize_t m = counts.shape[0], size
     cdef const int64_t *cnts = &counts[0] if m else NULL
-    cdef char *buf = <char *> malloc(<size_t> (m * COCO_MAX_CHARS + 2))
+    cdef char *buf = <char *> malloc(<size_t> (m * RLE_COCO_MAX_CHARS + 2))
     if buf == NULL:
         raise MemoryError()
     try:

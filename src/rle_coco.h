@@ -1,0 +1,97 @@
+/*
+ * The writer of COCO's compressed counts (pycocotools' rleToString).
+ *
+ * A count (or its difference from the count two before) is written 5 bits per character,
+ * lowest first, 0x20 set while more characters follow, the last character's bit 4 its sign,
+ * and 48 added to every character.  rle_coco_runs writes the counts of runs as a string
+ * grows, a batch at a time; its loop holds only the case of nearly every run of a small,
+ * even mask (both counts one character), and everything else goes out of line so that it
+ * does not take the loop's registers.
+ */
+#ifndef RLE_COCO_H
+#define RLE_COCO_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "rle_scan.h"
+
+#define RLE_COCO_MAX_CHARS 13 /* 64 bits and a sign, 5 bits per character */
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define RLE_COCO_NOINLINE static __declspec(noinline)
+#else
+#define RLE_COCO_NOINLINE static __attribute__((noinline))
+#endif
+
+/* Write x and return the characters used.  out needs room for 2 characters even when 1
+   is used: the two that nearly every count needs are written before any branch, and
+   whether a character follows is one comparison (x outside [-16, 15] or [-512, 511]). */
+RLE_INLINE int rle_coco_put(char *out, int64_t x) {
+    uint64_t u = (uint64_t)x;
+    int more0 = (u + 16) >= 32, more1 = (u + 512) >= 1024, n = 3, k;
+    out[0] = (char)(48 + ((x & 0x1f) | (more0 << 5)));
+    out[1] = (char)(48 + (((x >> 5) & 0x1f) | (more1 << 5)));
+    if (!more1)
+        return 1 + more0;
+    /* n characters hold x when it lies in [-2**(5n - 1), 2**(5n - 1)); 13 hold any int64. */
+    while (n < RLE_COCO_MAX_CHARS && u + (1ULL << (5 * n - 1)) >= (1ULL << (5 * n)))
+        n++;
+    for (k = 2; k < n; k++)
+        out[k] = (char)(48 + (((x >> (5 * k)) & 0x1f) | (k < n - 1 ? 0x20 : 0)));
+    return n;
+}
+
+RLE_COCO_NOINLINE char *rle_coco_put2(char *out, int64_t a, int64_t b) {
+    out += rle_coco_put(out, a);
+    return out + rle_coco_put(out, b);
+}
+
+/* Where the string stands between batches of runs. */
+typedef struct {
+    int64_t runs;        /* runs written */
+    int64_t end;         /* where the last run written ended */
+    int64_t prev_gap;    /* the gap two counts before the next one (0 while counts are raw) */
+    int64_t prev_length; /* the length two counts before the next one */
+} RleCocoState;
+
+/* Write the counts of n runs ((start, length) pairs: sorted, disjoint, not touching, after
+   those written so far) at out, which has room for 2 * n * RLE_COCO_MAX_CHARS characters,
+   and return the end of what was written.  Count 2r is gap r and count 2r + 1 length r, so
+   the difference to the count two before is to the previous gap or length; counts 0 to 2
+   are written as they are (as if after a gap and a length of 0). */
+static char *rle_coco_runs(char *out, const int64_t *runs, ptrdiff_t n, RleCocoState *st) {
+    const int64_t *r = runs, *const stop = runs + 2 * n;
+    int64_t end = st->end, prev_gap = st->prev_gap, prev_length = st->prev_length;
+    int64_t start, length, gap, dg, dl;
+    if (st->runs == 0 && n > 0) { /* the first run: its gap stays raw in count 2 */
+        out = rle_coco_put2(out, r[0] - end, r[1]);
+        prev_gap = 0;
+        prev_length = r[1];
+        end = r[0] + r[1];
+        r += 2;
+    }
+    for (; r < stop; r += 2) {
+        start = r[0]; /* in locals: the char stores below could alias the runs */
+        length = r[1];
+        gap = start - end;
+        dg = gap - prev_gap;
+        dl = length - prev_length;
+        if ((((uint64_t)dg + 16) | ((uint64_t)dl + 16)) < 32) {
+            out[0] = (char)(48 + (dg & 0x1f));
+            out[1] = (char)(48 + (dl & 0x1f));
+            out += 2;
+        } else {
+            out = rle_coco_put2(out, dg, dl);
+        }
+        prev_gap = gap;
+        prev_length = length;
+        end = start + length;
+    }
+    st->runs += n;
+    st->end = end;
+    st->prev_gap = prev_gap;
+    st->prev_length = prev_length;
+    return out;
+}
+
+#endif /* RLE_COCO_H */
