@@ -135,7 +135,10 @@ enum {
 RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdiff_t *pos,
                                            RleUsual *u, uint64_t pair[2], ptrdiff_t *next,
                                            int ssse3) {
-    ptrdiff_t ts = *pos, blk, e1, e2, n1, n2;
+    ptrdiff_t ts = *pos;
+    const uint8_t *blk;
+    /* Offsets in the block: the pair's first byte, the spaces after its numbers. */
+    uint32_t t, c1, c2, n1, n2;
     uint64_t spaces, other, start, length;
     int64_t first, *out = u->out, *const out_end = u->out_end;
     const int64_t base = u->base, limit = u->limit;
@@ -147,36 +150,36 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
             status = RLE_PAIRS_FULL;
             break;
         }
-        blk = ts;
-        spaces = rle_spaces64(s + blk, &other);
+        blk = s + ts;
+        t = 0;
+        spaces = rle_spaces64(blk, &other);
         if (other) /* only tokens ending before the first odd byte are plain */
             spaces &= (other & (~other + 1)) - 1;
         if (!(spaces & (spaces - 1)))
             break; /* not one whole pair in 64 bytes: not plain */
         do {
-            e1 = blk + rle_ctz64(spaces);
+            c1 = (uint32_t)rle_ctz64(spaces);
             spaces &= spaces - 1;
-            e2 = blk + rle_ctz64(spaces);
+            c2 = (uint32_t)rle_ctz64(spaces);
             spaces &= spaces - 1;
-            n1 = e1 - ts;
-            n2 = e2 - e1 - 1;
+            n1 = c1 - t;
+            n2 = c2 - c1 - 1;
 #ifdef RLE_SSSE3_READER
-            if (ssse3 && (size_t)(n1 - 1) < 8 && (size_t)(n2 - 1) < 8 && n1 + n2 <= 15) {
-                rle_pair_ssse3(s + ts, n1, n2, &start, &length);
+            if (ssse3 && n1 - 1 < 8 && n2 - 1 < 8 && n1 + n2 <= 15) {
+                rle_pair_ssse3(blk + t, n1, n2, &start, &length);
             } else
 #endif
             {
-                if ((size_t)(n1 - 1) >= RLE_PLAIN_MAX_DIGITS
-                    || (size_t)(n2 - 1) >= RLE_PLAIN_MAX_DIGITS)
+                if (n1 - 1 >= RLE_PLAIN_MAX_DIGITS || n2 - 1 >= RLE_PLAIN_MAX_DIGITS)
                     goto done; /* an empty or over-long token */
                 if (ssse3) {
                     /* Rare next to the vector path: kept out of line, so that its
                        constants do not take the loop's registers. */
-                    start = rle_digits_value_outline(s + ts, n1);
-                    length = rle_digits_value_outline(s + e1 + 1, n2);
+                    start = rle_digits_value_outline(blk + t, n1);
+                    length = rle_digits_value_outline(blk + c1 + 1, n2);
                 } else {
-                    start = rle_digits_value(s + ts, n1);
-                    length = rle_digits_value(s + e1 + 1, n2);
+                    start = rle_digits_value(blk + t, n1);
+                    length = rle_digits_value(blk + c1 + 1, n2);
                 }
             }
             first = (int64_t)start - base;
@@ -186,7 +189,7 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
                   & (first + (int64_t)length <= limit))) {
                 pair[0] = start;
                 pair[1] = length;
-                *next = e2 + 1;
+                *next = (blk - s) + c2 + 1;
                 status = RLE_PAIRS_OTHER;
                 goto done;
             }
@@ -194,10 +197,14 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
             out[1] = (int64_t)length;
             out += 2;
             prev_end = first + (int64_t)length;
-            ts = e2 + 1;
+            t = c2 + 1;
         } while (spaces & (spaces - 1));
+        ts += t;
+        continue;
+    done:
+        ts += t;
+        break;
     }
-done:
     *pos = ts;
     u->out = out;
     u->prev_end = prev_end;
