@@ -48,7 +48,8 @@ stray = [n for n in names if n.startswith(("src/", "tests/")) or n.endswith((".p
 assert not stray, f"wheel carries {stray}"
 members = [m.split("/", 1)[1] for m in tarfile.open(sdist).getnames() if "/" in m]
 for n in ["src/_codec.pyx", "src/rle_scan.h", "src/rle_parse.h", "src/rle_coco.h",
-          "tests/test_decode.py", "LICENSE", "README.md", "fuzz/fuzz_rle.py", "examples/severstal_sample.csv"]:
+          "tests/test_decode.py", "LICENSE", "README.md", "fuzz/fuzz_rle.py",
+          "examples/severstal_sample.csv"]:
     assert n in members, f"sdist lacks {n}"
 generated = [n for n in members if n.endswith((".c", ".so", ".pyd"))]
 assert not generated, f"sdist carries generated files {generated}"
