@@ -129,6 +129,86 @@ enum {
     RLE_PAIRS_FULL = 2   /* no room for another block's pairs (at most 16) */
 };
 
+/* What one block's pairs came to (rle_block_pairs). */
+enum {
+    RLE_BLOCK_DONE = 0,  /* its whole pairs are stored */
+    RLE_BLOCK_OTHER = 1, /* as RLE_PAIRS_OTHER */
+    RLE_BLOCK_ODD = 2    /* a token that is empty or too long for a plain number */
+};
+
+/* Store the usual pairs of the block at blk (a pair's first byte) whose spaces are
+   `spaces` (at least two), and set *used to the bytes they take.  Unchecked (checked == 0,
+   SSSE3 only), every pair must have numbers of 1 to 7 digits. */
+RLE_ALWAYS_INLINE int rle_block_pairs(const uint8_t *blk, uint64_t spaces, uint32_t *used,
+                                      RleUsual *u, int64_t *prev_end_io, uint64_t pair[2],
+                                      uint32_t *c2_out, int ssse3, int checked) {
+    /* Offsets in the block: the pair's first byte, the spaces after its numbers. */
+    uint32_t t = 0, c1, c2, n1, n2;
+    uint64_t start, length;
+    int64_t first, *out = u->out, prev_end = *prev_end_io;
+    const int64_t base = u->base, limit = u->limit;
+    int status = RLE_BLOCK_DONE;
+    do {
+        c1 = (uint32_t)rle_ctz64(spaces);
+        spaces &= spaces - 1;
+        c2 = (uint32_t)rle_ctz64(spaces);
+        spaces &= spaces - 1;
+        n1 = c1 - t;
+        n2 = c2 - c1 - 1;
+#ifdef RLE_SSSE3_READER
+        if (ssse3 && (!checked || (n1 - 1 < 8 && n2 - 1 < 8 && n1 + n2 <= 15))) {
+            rle_pair_ssse3(blk + t, n1, n2, &start, &length);
+        } else
+#endif
+        {
+            if (n1 - 1 >= RLE_PLAIN_MAX_DIGITS || n2 - 1 >= RLE_PLAIN_MAX_DIGITS) {
+                status = RLE_BLOCK_ODD;
+                break;
+            }
+            if (ssse3) {
+                /* Rare next to the vector path: kept out of line, so that its constants
+                   do not take the loop's registers. */
+                start = rle_digits_value_outline(blk + t, n1);
+                length = rle_digits_value_outline(blk + c1 + 1, n2);
+            } else {
+                start = rle_digits_value(blk + t, n1);
+                length = rle_digits_value(blk + c1 + 1, n2);
+            }
+        }
+        first = (int64_t)start - base;
+        /* Plain numbers have at most 15 digits: no sum here can overflow, and all terms
+           are evaluated (one branch). */
+        if (!((first > prev_end) & ((int64_t)length > 0)
+              & (first + (int64_t)length <= limit))) {
+            pair[0] = start;
+            pair[1] = length;
+            *c2_out = c2;
+            status = RLE_BLOCK_OTHER;
+            break;
+        }
+        out[0] = first;
+        out[1] = (int64_t)length;
+        out += 2;
+        prev_end = first + (int64_t)length;
+        t = c2 + 1;
+    } while (spaces & (spaces - 1));
+    *used = t;
+    u->out = out;
+    *prev_end_io = prev_end;
+    return status;
+}
+
+/* Whether every pair of a block with these spaces has numbers of 1 to 7 digits: no space
+   first, no two spaces together, no 8 bytes without a space (the block's last token, which
+   is read with the next block, counts too: a cheaper test, and nearly always as short). */
+RLE_INLINE int rle_block_is_short(uint64_t spaces) {
+    uint64_t runs = ~spaces; /* bit k: p[k] is not a space */
+    runs &= runs >> 1;
+    runs &= runs >> 2;
+    runs &= runs >> 4; /* bit k: neither are the 7 bytes after it */
+    return !(runs | (spaces & ((spaces >> 1) | 1)));
+}
+
 /* The reader: with *pos at the start of a pair, store usual pairs and move *pos past them.
    At RLE_PAIRS_OTHER the pair's numbers are in pair[0] (start) and pair[1] (length) and the
    next pair's first byte in *next; at RLE_PAIRS_END the general path takes over at *pos. */
@@ -136,77 +216,34 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
                                            RleUsual *u, uint64_t pair[2], ptrdiff_t *next,
                                            int ssse3) {
     ptrdiff_t ts = *pos;
-    const uint8_t *blk;
-    /* Offsets in the block: the pair's first byte, the spaces after its numbers. */
-    uint32_t t, c1, c2, n1, n2;
-    uint64_t spaces, other, start, length;
-    int64_t first, *out = u->out, *const out_end = u->out_end;
-    const int64_t base = u->base, limit = u->limit;
+    uint32_t t, c2;
+    uint64_t spaces, other;
     int64_t prev_end = u->prev_end;
-    int status = RLE_PAIRS_END;
+    int status = RLE_PAIRS_END, block;
     /* A token of the block starts before blk + 64 and is read with two 8-byte loads. */
     while (ts + 64 + 2 * RLE_PLAIN_MAX_DIGITS <= n) {
-        if (out_end - out < 2 * 16) { /* a pair takes at least 4 bytes */
+        if (u->out_end - u->out < 2 * 16) { /* a pair takes at least 4 bytes */
             status = RLE_PAIRS_FULL;
             break;
         }
-        blk = s + ts;
-        t = 0;
-        spaces = rle_spaces64(blk, &other);
+        spaces = rle_spaces64(s + ts, &other);
         if (other) /* only tokens ending before the first odd byte are plain */
             spaces &= (other & (~other + 1)) - 1;
         if (!(spaces & (spaces - 1)))
             break; /* not one whole pair in 64 bytes: not plain */
-        do {
-            c1 = (uint32_t)rle_ctz64(spaces);
-            spaces &= spaces - 1;
-            c2 = (uint32_t)rle_ctz64(spaces);
-            spaces &= spaces - 1;
-            n1 = c1 - t;
-            n2 = c2 - c1 - 1;
-#ifdef RLE_SSSE3_READER
-            if (ssse3 && n1 - 1 < 8 && n2 - 1 < 8 && n1 + n2 <= 15) {
-                rle_pair_ssse3(blk + t, n1, n2, &start, &length);
-            } else
-#endif
-            {
-                if (n1 - 1 >= RLE_PLAIN_MAX_DIGITS || n2 - 1 >= RLE_PLAIN_MAX_DIGITS)
-                    goto done; /* an empty or over-long token */
-                if (ssse3) {
-                    /* Rare next to the vector path: kept out of line, so that its
-                       constants do not take the loop's registers. */
-                    start = rle_digits_value_outline(blk + t, n1);
-                    length = rle_digits_value_outline(blk + c1 + 1, n2);
-                } else {
-                    start = rle_digits_value(blk + t, n1);
-                    length = rle_digits_value(blk + c1 + 1, n2);
-                }
-            }
-            first = (int64_t)start - base;
-            /* Plain numbers have at most 15 digits: no sum here can overflow, and all terms
-               are evaluated (one branch). */
-            if (!((first > prev_end) & ((int64_t)length > 0)
-                  & (first + (int64_t)length <= limit))) {
-                pair[0] = start;
-                pair[1] = length;
-                *next = (blk - s) + c2 + 1;
-                status = RLE_PAIRS_OTHER;
-                goto done;
-            }
-            out[0] = first;
-            out[1] = (int64_t)length;
-            out += 2;
-            prev_end = first + (int64_t)length;
-            t = c2 + 1;
-        } while (spaces & (spaces - 1));
+        if (ssse3 && rle_block_is_short(spaces))
+            block = rle_block_pairs(s + ts, spaces, &t, u, &prev_end, pair, &c2, 1, 0);
+        else
+            block = rle_block_pairs(s + ts, spaces, &t, u, &prev_end, pair, &c2, ssse3, 1);
+        if (block == RLE_BLOCK_OTHER) {
+            *next = ts + c2 + 1;
+            status = RLE_PAIRS_OTHER;
+        }
         ts += t;
-        continue;
-    done:
-        ts += t;
-        break;
+        if (block != RLE_BLOCK_DONE)
+            break;
     }
     *pos = ts;
-    u->out = out;
     u->prev_end = prev_end;
     return status;
 }

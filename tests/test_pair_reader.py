@@ -42,6 +42,22 @@ def digit_count_texts():
         yield text, [[int(a) - 1, int(b)] for a, b in pairs]
 
 
+def spacing_texts():
+    """Texts of short pairs (the vector path's usual diet) where a few separators are two
+    or three spaces, or a space leads the text: any run of spaces parts two numbers, and
+    the reader must not take the empty token between two spaces for a number."""
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        layout = rng.integers(1, 8, (int(rng.integers(20, 300)), 2))
+        numbers = [token(rng, int(n), i % 2 == 1) for i, n in enumerate(layout.ravel())]
+        seps = [" "] * len(numbers)
+        for k in rng.integers(0, len(numbers), int(rng.integers(1, 4))):
+            seps[k] = " " * int(rng.integers(2, 4))
+        text = ("  " if rng.random() < 0.3 else "") + "".join(
+            n + sep for n, sep in zip(numbers, seps))
+        yield text, [[int(a) - 1, int(b)] for a, b in zip(numbers[::2], numbers[1::2])]
+
+
 def mixed_texts():
     """Long texts where most pairs are usual and some touch, overlap, go back, are empty or
     run past the end, with absolute and relative starts (the reader hands those to the
@@ -60,7 +76,7 @@ def mixed_texts():
 
 def check_reader() -> None:
     """Everything this module asserts about the reader in use (run in both variants)."""
-    for text, runs in digit_count_texts():
+    for text, runs in (*digit_count_texts(), *spacing_texts()):
         assert rlecodec.to_runs(text, strict=False).tolist() == runs, text[:80]
     for text, relative, shape in mixed_texts():
         for strict in (True, False):
