@@ -17,12 +17,6 @@
 
 #define RLE_COCO_MAX_CHARS 13 /* 64 bits and a sign, 5 bits per character */
 
-#if defined(_MSC_VER) && !defined(__clang__)
-#define RLE_COCO_NOINLINE static __declspec(noinline)
-#else
-#define RLE_COCO_NOINLINE static __attribute__((noinline))
-#endif
-
 /* Write x and return the characters used.  out needs room for 2 characters even when 1
    is used: the two that nearly every count needs are written before any branch, and
    whether a character follows is one comparison (x outside [-16, 15] or [-512, 511]). */
@@ -41,7 +35,7 @@ RLE_INLINE int rle_coco_put(char *out, int64_t x) {
     return n;
 }
 
-RLE_COCO_NOINLINE char *rle_coco_put2(char *out, int64_t a, int64_t b) {
+RLE_NOINLINE char *rle_coco_put2(char *out, int64_t a, int64_t b) {
     out += rle_coco_put(out, a);
     return out + rle_coco_put(out, b);
 }

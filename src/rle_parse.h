@@ -36,15 +36,6 @@
 #include <tmmintrin.h>
 #endif
 
-/* The reader's body is compiled once into each variant, with that variant's target. */
-#if defined(_MSC_VER) && !defined(__clang__)
-#define RLE_ALWAYS_INLINE static __forceinline
-#define RLE_NOINLINE static __declspec(noinline)
-#else
-#define RLE_ALWAYS_INLINE static inline __attribute__((always_inline))
-#define RLE_NOINLINE static __attribute__((noinline))
-#endif
-
 #define RLE_PLAIN_MAX_DIGITS 15 /* a plain number is read with at most two 8-byte loads */
 #define RLE_ASCII_ZEROS 0x3030303030303030ULL
 

@@ -37,6 +37,17 @@ static __inline int rle_ctz64(uint64_t x) {
 #define RLE_INLINE static inline
 #endif
 
+/* RLE_ALWAYS_INLINE: a body compiled into each caller (the plain-pair reader's, once per
+   CPU variant); RLE_NOINLINE: a rare path kept out of a loop, so that it does not take the
+   loop's registers. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define RLE_ALWAYS_INLINE static __forceinline
+#define RLE_NOINLINE static __declspec(noinline)
+#else
+#define RLE_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define RLE_NOINLINE static __attribute__((noinline))
+#endif
+
 /* The decimal digits of 0 < v < 10^8 as ASCII at dst, with one 8-byte store (the bytes
    after the digits are overwritten too, so 8 bytes at dst must be writable); returns how
    many.  All 8 digits are made at once, two halves, then four pairs, then eight digits,
