@@ -54,8 +54,8 @@ def spacing_texts():
         for k in rng.integers(0, len(numbers), int(rng.integers(1, 4))):
             seps[k] = " " * int(rng.integers(2, 4))
         text = ("  " if rng.random() < 0.3 else "") + "".join(
-            n + sep for n, sep in zip(numbers, seps))
-        yield text, [[int(a) - 1, int(b)] for a, b in zip(numbers[::2], numbers[1::2])]
+            n + sep for n, sep in zip(numbers, seps, strict=True))
+        yield text, [[int(a) - 1, int(b)] for a, b in zip(numbers[::2], numbers[1::2], strict=True)]
 
 
 def mixed_texts():
