@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -33,9 +32,7 @@ def _writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
     return out
 
 
-def _shape_of(shape: Any, out: npt.NDArray[Any] | None) -> tuple[int, int]:
-    if out is None:
-        return check_shape(shape)
+def _shape_of_out(shape: Any, out: npt.NDArray[Any]) -> tuple[int, int]:
     h, w = out.shape[-2:]
     if shape is not None and check_shape(shape) != (h, w):
         raise ValueError(f"shape {tuple(shape)} does not match out's shape {out.shape}")
@@ -46,13 +43,6 @@ def _shape_of(shape: Any, out: npt.NDArray[Any] | None) -> tuple[int, int]:
 # there np.zeros is free and only the runs need writing.  Below, memory is recycled and
 # zeroing costs a pass, so the kernel writes zeros and runs in one pass over np.empty.
 _LAZY_ZEROS_BYTES = 32 << 20
-
-
-def _fresh_output(shape: tuple[int, ...], dtype: np.dtype[Any]) -> tuple[npt.NDArray[Any], bool]:
-    """An output array and whether it is already zero."""
-    if dtype.itemsize * math.prod(shape) >= _LAZY_ZEROS_BYTES:
-        return np.zeros(shape, dtype), True
-    return np.empty(shape, dtype), False
 
 
 def _check_options(order: Any, base: Any, dtype: Any,
@@ -223,15 +213,19 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
             raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
         dtype = out.dtype
     order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
-    h, w = _shape_of(shape, out)
-    if out is None:
-        target, zeroed = _fresh_output((len(sources), h, w) if batch else (h, w), dt)
+    if out is None:  # (inline: a small decode costs little more than these lines)
+        h, w = check_shape(shape)
+        zeroed = dt.itemsize * len(sources) * h * w >= _LAZY_ZEROS_BYTES
+        target = (np.zeros if zeroed else np.empty)((len(sources), h, w) if batch else (h, w),
+                                                    dt)
     else:
+        h, w = _shape_of_out(shape, out)
         target, zeroed = out, out_is_zero
     if not batch:  # one source: parsed completely before the first write, in one call
         try:
-            _codec.decode_one(sources[0], target, h, w, order_f, base, bool(relative),
-                              bool(strict), pattern, zeroed)
+            # (The kernel takes relative and strict by truth value, as bool() would.)
+            _codec.decode_one(sources[0], target, h, w, order_f, base, relative, strict,
+                              pattern, zeroed)
         except _codec.KernelError as err:
             raise _rle_error(err, sources, base, (h, w), explain) from None
         return target
