@@ -19,7 +19,8 @@
 
 /* Write x and return the characters used.  out needs room for 2 characters even when 1
    is used: the two that nearly every count needs are written before any branch, and
-   whether a character follows is one comparison (x outside [-16, 15] or [-512, 511]). */
+   whether a character follows is one comparison (x outside [-16, 15] or [-512, 511]), with
+   no bit-length instruction (slow on some CPUs). */
 RLE_INLINE int rle_coco_put(char *out, int64_t x) {
     uint64_t u = (uint64_t)x;
     int more0 = (u + 16) >= 32, more1 = (u + 512) >= 1024, n = 3, k;
@@ -35,6 +36,7 @@ RLE_INLINE int rle_coco_put(char *out, int64_t x) {
     return n;
 }
 
+/* Write a, then b; return the end of what was written. */
 RLE_NOINLINE char *rle_coco_put2(char *out, int64_t a, int64_t b) {
     out += rle_coco_put(out, a);
     return out + rle_coco_put(out, b);
@@ -70,7 +72,7 @@ static char *rle_coco_runs(char *out, const int64_t *runs, ptrdiff_t n, RleCocoS
         gap = start - end;
         dg = gap - prev_gap;
         dl = length - prev_length;
-        if ((((uint64_t)dg + 16) | ((uint64_t)dl + 16)) < 32) {
+        if ((((uint64_t)dg + 16) | ((uint64_t)dl + 16)) < 32) { /* both in [-16, 15] */
             out[0] = (char)(48 + (dg & 0x1f));
             out[1] = (char)(48 + (dl & 0x1f));
             out += 2;

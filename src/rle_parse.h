@@ -13,7 +13,10 @@
  * two numbers are converted together: on x86 CPUs with SSSE3 one shuffle lines both up in
  * a vector register and three multiply-adds make their values; elsewhere each goes through
  * a 64-bit word (SWAR).  SSSE3 is not part of the x86-64 baseline that wheels are built
- * for, so the reader is chosen once at run time (rle_parse_select).
+ * for, so the reader is chosen once at run time (rle_parse_select).  A block whose numbers
+ * all have at most 7 digits (nearly every block of a mask under 10 million pixels) is told
+ * apart by its space mask alone, and its pairs go to the vector path without the per-pair
+ * digit-count checks.
  */
 #ifndef RLE_PARSE_H
 #define RLE_PARSE_H
