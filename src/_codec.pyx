@@ -949,6 +949,16 @@ cdef enum:
     ZERO_FIRST_BYTES = 1 << 19  # outputs up to this size are zeroed first (within L2)
 
 
+cdef inline void fill_line(const Grid *g, char *line, int64_t o0, int64_t o1,
+                           uint64_t pattern) noexcept nogil:
+    """Fill outer lines [o0, o1) of the memory line at ``line`` (o0 < o1): for a byte mask
+    whose lines are rows, one memset, the line writer's usual case."""
+    if g.itemsize == 1 and g.s_out == 1:
+        memset(line + o0, <int> <uint8_t> pattern, <size_t> (o1 - o0))
+    else:
+        fill(line + o0 * g.s_out, o1 - o0, g.s_out, g.itemsize, pattern)
+
+
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                       bint zeros) noexcept nogil:
     """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
@@ -958,6 +968,7 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     cdef SortedSegments st
     cdef int64_t k, i, j, covered, done, pos = 0
     cdef const int64_t *seg
+    cdef char *line
     cdef int code
     if not zeros:
         return sweep_runs(rb, g, pattern, NULL)
@@ -969,6 +980,7 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     code = transpose_sorted(rb, g, g.L, &st)
     if code == OK:
         for i in range(g.L):
+            line = g.ptr + i * g.s_in
             covered = 0
             for j in range(pos, st.ends[i]):
                 seg = st.segs.data + 4 * st.order[j]
@@ -976,19 +988,19 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
             if covered * 4 < g.M:
                 # Mostly background: zero the line in one call, then set its few short
                 # segments while it is in cache (fewer calls than alternating).
-                fill_across(g, i, 0, g.M, 0)
+                fill_line(g, line, 0, g.M, 0)
                 done = g.M
             else:
                 done = 0
             while pos < st.ends[i]:
                 seg = st.segs.data + 4 * st.order[pos]
                 if done < g.M:
-                    fill_across(g, i, done, seg[1], 0)
+                    fill_line(g, line, done, seg[1], 0)
                     done = seg[2]
-                fill_across(g, i, seg[1], seg[2], pattern)
+                fill_line(g, line, seg[1], seg[2], pattern)
                 pos += 1
             if done < g.M:
-                fill_across(g, i, done, g.M, 0)
+                fill_line(g, line, done, g.M, 0)
     sorted_segments_free(&st)
     return code
 
