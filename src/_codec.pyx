@@ -951,7 +951,7 @@ cdef enum:
 
 cdef inline void fill_line(const Grid *g, char *line, int64_t o0, int64_t o1,
                            uint64_t pattern) noexcept nogil:
-    """Fill outer lines [o0, o1) of the memory line at ``line`` (o0 < o1): for a byte mask
+    """Fill outer lines [o0, o1) of the memory line at ``line`` (o0 <= o1): for a byte mask
     whose lines are rows, one memset, the line writer's usual case."""
     if g.itemsize == 1 and g.s_out == 1:
         memset(line + o0, <int> <uint8_t> pattern, <size_t> (o1 - o0))
