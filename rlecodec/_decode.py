@@ -215,9 +215,9 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
     order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
     if out is None:  # (inline: a small decode costs little more than these lines)
         h, w = check_shape(shape)
+        dims = (len(sources), h, w) if batch else (h, w)
         zeroed = dt.itemsize * len(sources) * h * w >= _LAZY_ZEROS_BYTES
-        target = (np.zeros if zeroed else np.empty)((len(sources), h, w) if batch else (h, w),
-                                                    dt)
+        target = (np.zeros if zeroed else np.empty)(dims, dt)
     else:
         h, w = _shape_of_out(shape, out)
         target, zeroed = out, out_is_zero

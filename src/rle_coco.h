@@ -50,6 +50,24 @@ typedef struct {
     int64_t prev_length; /* the length two counts before the next one */
 } RleCocoState;
 
+/* Write the two counts of the run (start, length) after those in st, and move st past it
+   (all but st->runs). */
+RLE_ALWAYS_INLINE char *rle_coco_run(char *out, int64_t start, int64_t length,
+                                     RleCocoState *st) {
+    int64_t gap = start - st->end, dg = gap - st->prev_gap, dl = length - st->prev_length;
+    if ((((uint64_t)dg + 16) | ((uint64_t)dl + 16)) < 32) { /* both in [-16, 15] */
+        out[0] = (char)(48 + (dg & 0x1f));
+        out[1] = (char)(48 + (dl & 0x1f));
+        out += 2;
+    } else {
+        out = rle_coco_put2(out, dg, dl);
+    }
+    st->prev_gap = gap;
+    st->prev_length = length;
+    st->end = start + length;
+    return out;
+}
+
 /* Write the counts of n runs ((start, length) pairs: sorted, disjoint, not touching, after
    those written so far) at out, which has room for 2 * n * RLE_COCO_MAX_CHARS characters,
    and return the end of what was written.  Count 2r is gap r and count 2r + 1 length r, so
@@ -57,36 +75,16 @@ typedef struct {
    are written as they are (as if after a gap and a length of 0). */
 static char *rle_coco_runs(char *out, const int64_t *runs, ptrdiff_t n, RleCocoState *st) {
     const int64_t *r = runs, *const stop = runs + 2 * n;
-    int64_t end = st->end, prev_gap = st->prev_gap, prev_length = st->prev_length;
-    int64_t start, length, gap, dg, dl;
-    if (st->runs == 0 && n > 0) { /* the first run: its gap stays raw in count 2 */
-        out = rle_coco_put2(out, r[0] - end, r[1]);
-        prev_gap = 0;
-        prev_length = r[1];
-        end = r[0] + r[1];
+    RleCocoState s = *st; /* in a local: the char stores could alias *st */
+    if (s.runs == 0 && r < stop) { /* the first run, out of the loop: count 2 is raw too */
+        out = rle_coco_run(out, r[0], r[1], &s);
+        s.prev_gap = 0;
         r += 2;
     }
-    for (; r < stop; r += 2) {
-        start = r[0]; /* in locals: the char stores below could alias the runs */
-        length = r[1];
-        gap = start - end;
-        dg = gap - prev_gap;
-        dl = length - prev_length;
-        if ((((uint64_t)dg + 16) | ((uint64_t)dl + 16)) < 32) { /* both in [-16, 15] */
-            out[0] = (char)(48 + (dg & 0x1f));
-            out[1] = (char)(48 + (dl & 0x1f));
-            out += 2;
-        } else {
-            out = rle_coco_put2(out, dg, dl);
-        }
-        prev_gap = gap;
-        prev_length = length;
-        end = start + length;
-    }
-    st->runs += n;
-    st->end = end;
-    st->prev_gap = prev_gap;
-    st->prev_length = prev_length;
+    for (; r < stop; r += 2)
+        out = rle_coco_run(out, r[0], r[1], &s);
+    s.runs += n;
+    *st = s;
     return out;
 }
 

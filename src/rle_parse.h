@@ -134,12 +134,13 @@ enum {
    `spaces` (at least two), and set *used to the bytes they take.  Unchecked (checked == 0,
    SSSE3 only), every pair must have numbers of 1 to 7 digits. */
 RLE_ALWAYS_INLINE int rle_block_pairs(const uint8_t *blk, uint64_t spaces, uint32_t *used,
-                                      RleUsual *u, int64_t *prev_end_io, uint64_t pair[2],
-                                      uint32_t *c2_out, int ssse3, int checked) {
+                                      RleUsual *u, uint64_t pair[2], uint32_t *c2_out,
+                                      int ssse3, int checked) {
     /* Offsets in the block: the pair's first byte, the spaces after its numbers. */
     uint32_t t = 0, c1, c2, n1, n2;
     uint64_t start, length;
-    int64_t first, *out = u->out, prev_end = *prev_end_io;
+    /* In locals: the stores of runs could alias *u. */
+    int64_t first, *out = u->out, prev_end = u->prev_end;
     const int64_t base = u->base, limit = u->limit;
     int status = RLE_BLOCK_DONE;
     do {
@@ -188,7 +189,7 @@ RLE_ALWAYS_INLINE int rle_block_pairs(const uint8_t *blk, uint64_t spaces, uint3
     } while (spaces & (spaces - 1));
     *used = t;
     u->out = out;
-    *prev_end_io = prev_end;
+    u->prev_end = prev_end;
     return status;
 }
 
@@ -212,7 +213,6 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
     ptrdiff_t ts = *pos;
     uint32_t t, c2;
     uint64_t spaces, other;
-    int64_t prev_end = u->prev_end;
     int status = RLE_PAIRS_END, block;
     /* A token of the block starts before blk + 64 and is read with two 8-byte loads. */
     while (ts + 64 + 2 * RLE_PLAIN_MAX_DIGITS <= n) {
@@ -226,9 +226,9 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
         if (!(spaces & (spaces - 1)))
             break; /* not one whole pair in 64 bytes: not plain */
         if (ssse3 && rle_block_is_short(spaces))
-            block = rle_block_pairs(s + ts, spaces, &t, u, &prev_end, pair, &c2, 1, 0);
+            block = rle_block_pairs(s + ts, spaces, &t, u, pair, &c2, 1, 0);
         else
-            block = rle_block_pairs(s + ts, spaces, &t, u, &prev_end, pair, &c2, ssse3, 1);
+            block = rle_block_pairs(s + ts, spaces, &t, u, pair, &c2, ssse3, 1);
         if (block == RLE_BLOCK_OTHER) {
             *next = ts + c2 + 1;
             status = RLE_PAIRS_OTHER;
@@ -238,7 +238,6 @@ RLE_ALWAYS_INLINE int rle_usual_pairs_body(const uint8_t *s, ptrdiff_t n, ptrdif
             break;
     }
     *pos = ts;
-    u->prev_end = prev_end;
     return status;
 }
 
