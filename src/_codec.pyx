@@ -20,6 +20,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 import numpy as np
 
 cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
 
@@ -85,6 +86,8 @@ cdef enum:
     E_UNSORTED = 9
     E_OVERLAP = 10
     E_SIZE = 11          # COCO counts that do not add up to h * w
+    # Internal, never raised: a sweep's segments outgrew the room it was given.
+    E_MANY_SEGMENTS = 12
 
 ERROR_NAMES = {
     E_NOMEM: "out_of_memory",
@@ -860,9 +863,10 @@ cdef int sweep_step(Sweep *sw, int64_t o, const Grid *g, uint64_t pattern,
 
 
 cdef int sweep_runs(const RunBuf *rb, const Grid *g, uint64_t pattern,
-                    RunBuf *sink) noexcept nogil:
+                    RunBuf *sink, Py_ssize_t sink_limit) noexcept nogil:
     """Transpose sorted, disjoint runs whose lines cut across memory into perpendicular
-    segments that run along it (work ~ runs + boundary length, not area)."""
+    segments that run along it (work ~ runs + boundary length, not area).  A ``sink`` that
+    comes to hold more than ``sink_limit`` pairs ends the sweep with E_MANY_SEGMENTS."""
     cdef Sweep sw
     cdef Cursor cur
     cdef Py_ssize_t r
@@ -887,6 +891,8 @@ cdef int sweep_runs(const RunBuf *rb, const Grid *g, uint64_t pattern,
                     code = sweep_step(&sw, line, g, pattern, sink)
                     if code == OK and o > line + 1 and sw.nprev > 0:
                         code = sweep_step(&sw, line + 1, g, pattern, sink)
+                    if code == OK and sink != NULL and sink.n > sink_limit:
+                        code = E_MANY_SEGMENTS
                 line = o
             sw.cur[2 * sw.ncur] = i0
             sw.cur[2 * sw.ncur + 1] = i1
@@ -909,10 +915,11 @@ ctypedef struct SortedSegments:
 
 
 cdef int transpose_sorted(const RunBuf *rb, const Grid *g, int64_t nlines,
-                          SortedSegments *out) noexcept nogil:
+                          Py_ssize_t max_segments, SortedSegments *out) noexcept nogil:
     """Transpose sorted runs in run space (sweep_runs) and sort the perpendicular segments
     by the line they lie on, stably: a line's segments were closed in increasing order, so
-    they stay so (a counting sort, no comparisons)."""
+    they stay so (a counting sort, no comparisons).  E_MANY_SEGMENTS when there are (well)
+    over ``max_segments``."""
     cdef int64_t k, line
     cdef int code
     out.segs.data = NULL
@@ -920,7 +927,7 @@ cdef int transpose_sorted(const RunBuf *rb, const Grid *g, int64_t nlines,
     out.segs.cap = 0
     out.order = NULL
     out.ends = NULL
-    code = sweep_runs(rb, g, 0, &out.segs)
+    code = sweep_runs(rb, g, 0, &out.segs, 2 * max_segments)
     out.n = out.segs.n // 2
     if code != OK:
         return code
@@ -971,13 +978,20 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     cdef char *line
     cdef int code
     if not zeros:
-        return sweep_runs(rb, g, pattern, NULL)
+        return sweep_runs(rb, g, pattern, NULL, 0)
     if g.L * g.M * g.itemsize <= ZERO_FIRST_BYTES:
         # Small enough to stay in cache: zero it all, then fill the segments as the sweep
         # closes them (no sorting by line, no gap fills).
         zero_grid(g)
-        return sweep_runs(rb, g, pattern, NULL)
-    code = transpose_sorted(rb, g, g.L, &st)
+        return sweep_runs(rb, g, pattern, NULL, 0)
+    # (Room for far more segments than the usual few per run and line, but not for the
+    # one per pixel and line of, say, stripes across the lines: sorting those would take
+    # memory in proportion to the area.  They are filled as they come, into zeros.)
+    code = transpose_sorted(rb, g, g.L, 4 * (rb.n + g.L), &st)
+    if code == E_MANY_SEGMENTS:
+        sorted_segments_free(&st)
+        zero_grid(g)
+        return sweep_runs(rb, g, pattern, NULL, 0)
     if code == OK:
         for i in range(g.L):
             line = g.ptr + i * g.s_in
@@ -1502,7 +1516,7 @@ cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) 
         # The sweep reads runs numbered with inner extent t.L (pixels per memory line);
         # its segments lie on outer lines of g: (o, first inner), (end inner, 0).
         t.L, t.M = g.M, g.L
-        code = transpose_sorted(&along, &t, g.M, &st)
+        code = transpose_sorted(&along, &t, g.M, PY_SSIZE_T_MAX // 2, &st)
     if code == OK:
         for k in range(st.n):
             seg = st.segs.data + 4 * st.order[k]

@@ -157,6 +157,23 @@ def test_run_space_transpose_of_blobs(h, w):
         assert rlecodec.encode(m) == text
 
 
+@pytest.mark.parametrize("step", [2, 3, 17])
+def test_stripes_across_the_lines_of_a_large_output(step):
+    """Column runs whose row segments are far more than the runs (a pixel wide stripes,
+    one segment per pixel and row) are not sorted by row, which would take memory in
+    proportion to the area: the output is zeroed and they are filled as they come."""
+    h, w = 800, 701  # above 512 KiB, so the row-sorted writer is the first choice
+    m = np.zeros((h, w), np.uint8)
+    m[:, ::step] = 1
+    m[h // 2:, 1::step] = 1  # and runs that end inside a column
+    text = ref_encode(m)
+    np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+    np.testing.assert_array_equal(rlecodec.decode(text, (h, w), dtype=np.int32, value=-7),
+                                  m.astype(np.int32) * -7)
+    out = np.full((h, w), 5, np.uint8)
+    np.testing.assert_array_equal(rlecodec.decode(text, out=out, value=2), m * 2)
+
+
 def test_fills_of_every_short_length_and_alignment():
     """Runs along memory are written with a few overlapping stores when short: every length
     up to past the point where memset takes over, at every alignment, leave their

@@ -46,6 +46,24 @@ def test_a_300mb_string_with_60_million_runs():
     del mask, flat, text
 
 
+@linux_only
+def test_stripes_across_the_lines_take_no_memory_beyond_the_output():
+    """Pixel-wide stripes across the memory lines have a segment per pixel and line once
+    transposed: their decode must not hold those segments (32 bytes each, 180 MB here)."""
+    h = w = 3000
+    mask = np.zeros((h, w), np.uint8)
+    mask[:, ::2] = 1
+    text = rlecodec.encode(mask)
+    gc.collect()
+    reset_peak()
+    before = rss_kib("VmHWM")
+    decoded = rlecodec.decode(text, (h, w))
+    peak = rss_kib("VmHWM") - before
+    np.testing.assert_array_equal(decoded, mask)
+    if not os.environ.get("RLECODEC_SANITIZERS"):
+        assert peak < mask.nbytes // 1024 + 20_000, peak
+
+
 def test_numbers_at_and_beyond_int64():
     top = 2**63 - 1
     assert rlecodec.to_runs(f"{top} 0", strict=False).tolist() == [[top - 1, 0]]
