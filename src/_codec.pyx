@@ -38,6 +38,7 @@ cdef extern from "rle_scan.h" nogil:
     uint64_t rle_mask_tail(const uint8_t *p, Py_ssize_t n)
     uint32_t rle_diff32(const uint8_t *a, const uint8_t *b)
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
+    void rle_expand16(uint32_t bits, uint8_t value, uint8_t *dst)
     void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
     int rle_put_digits8(char *dst, uint32_t v)
 
@@ -952,6 +953,69 @@ cdef void sorted_segments_free(SortedSegments *s) noexcept nogil:
     runbuf_free(&s.segs)
 
 
+cdef int write_across_groups(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
+    """Runs whose lines (L pixels) cut across memory, into a zeroed byte mask whose outer
+    lines are adjacent bytes (``s_out == 1``), 16 outer lines at a time.
+
+    Each part of a run in one outer line toggles that line's bit in a 16-bit word at its
+    first inner index and again past its last; a running XOR down the inner indices then
+    gives each memory line's 16 bytes, written with one store.  No per-line bookkeeping and
+    hardly a data-dependent branch: the work is the toggles plus, for each group, the
+    memory lines between its first and last run."""
+    cdef int64_t L = g.L, M = g.M
+    cdef int64_t c0, cw, stop, s = -1, e, lo, hi, i, i0, i1
+    cdef Py_ssize_t r = 0
+    cdef Cursor cur
+    cdef uint32_t m
+    cdef uint8_t *col
+    cdef uint16_t *toggles = <uint16_t *> calloc_i64(L // 4 + 1)  # L + 1 words, zeroed
+    if toggles == NULL:
+        return E_NOMEM
+    cur.o = 0
+    cur.first = 0
+    for c0 in range(0, M, 16):
+        cw = 16 if M - c0 >= 16 else M - c0
+        stop = (c0 + cw) * L
+        lo = L
+        hi = 0
+        while r < rb.n:
+            if s < 0:
+                s = rb.data[2 * r]
+            if s >= stop:
+                break
+            e = rb.data[2 * r] + rb.data[2 * r + 1]
+            cursor_seek(&cur, s, L)
+            i0 = s - cur.first
+            i1 = e - cur.first
+            if i1 > L:
+                i1 = L
+            toggles[i0] ^= <uint16_t> (1 << (cur.o - c0))
+            toggles[i1] ^= <uint16_t> (1 << (cur.o - c0))
+            lo = min(lo, i0)
+            hi = max(hi, i1)
+            s = cur.first + i1
+            if s >= e:
+                r += 1
+                s = -1
+        col = <uint8_t *> g.ptr + c0 + lo * g.s_in
+        m = 0
+        if cw == 16:
+            for i in range(lo, hi):
+                m ^= toggles[i]
+                toggles[i] = 0
+                rle_expand16(m, value, col)
+                col += g.s_in
+        else:
+            for i in range(lo, hi):
+                m ^= toggles[i]
+                toggles[i] = 0
+                rle_expand64(m, value, col, cw)
+                col += g.s_in
+        toggles[hi] = 0
+    free(toggles)
+    return OK
+
+
 cdef enum:
     ZERO_FIRST_BYTES = 1 << 19  # outputs up to this size are zeroed first (within L2)
 
@@ -983,6 +1047,8 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
         # Small enough to stay in cache: zero it all, then fill the segments as the sweep
         # closes them (no sorting by line, no gap fills).
         zero_grid(g)
+        if g.itemsize == 1 and g.s_out == 1:
+            return write_across_groups(rb, g, <uint8_t> pattern)
         return sweep_runs(rb, g, pattern, NULL, 0)
     # (Room for far more segments than the usual few per run and line, but not for the
     # one per pixel and line of, say, stripes across the lines: sorting those would take

@@ -254,6 +254,26 @@ RLE_INLINE void rle_fill_bytes(uint8_t *dst, uint8_t value, ptrdiff_t n) {
     }
 }
 
+/* Pixels k = 0 .. 15 as 16 bytes at dst: `value` where bit k of `bits` is set, 0 elsewhere.
+   With SSE2 the two bytes of bits are spread over 8 lanes each and every lane is compared
+   with its own bit (no multiplies). */
+RLE_INLINE void rle_expand16(uint32_t bits, uint8_t value, uint8_t *dst) {
+#ifdef RLE_HAVE_SSE2
+    const __m128i select = _mm_set_epi8(-128, 64, 32, 16, 8, 4, 2, 1,
+                                        -128, 64, 32, 16, 8, 4, 2, 1);
+    __m128i x = _mm_cvtsi32_si128((int)(uint16_t)bits);
+    x = _mm_unpacklo_epi8(x, x);
+    x = _mm_unpacklo_epi16(x, x);
+    x = _mm_unpacklo_epi32(x, x);  /* lanes 0-7: the low byte, 8-15: the high */
+    x = _mm_cmpeq_epi8(_mm_and_si128(x, select), select);
+    _mm_storeu_si128((__m128i *)dst, _mm_and_si128(x, _mm_set1_epi8((char)value)));
+#else
+    uint64_t w0 = rle_spread8(bits) * value, w1 = rle_spread8(bits >> 8) * value;
+    memcpy(dst, &w0, 8);
+    memcpy(dst + 8, &w1, 8);
+#endif
+}
+
 /* Pixels k = 0 .. n-1 (n <= 64) of a row as bytes: `value` where bit k of `bits` is set,
    0 elsewhere. */
 RLE_INLINE void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, ptrdiff_t n) {
@@ -263,25 +283,8 @@ RLE_INLINE void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, ptrdiff
         rle_fill_bytes(dst, bits ? value : 0, n);
         return;
     }
-    q = 0;
-#ifdef RLE_HAVE_SSE2
-    {
-        /* 16 pixels at a time: their two bytes of bits spread over 8 lanes each, and each
-           lane tested for its own bit (a compare, no multiplies). */
-        const __m128i select = _mm_set_epi8(-128, 64, 32, 16, 8, 4, 2, 1,
-                                            -128, 64, 32, 16, 8, 4, 2, 1);
-        const __m128i v = _mm_set1_epi8((char)value);
-        __m128i x;
-        for (; q + 16 <= n; q += 16) {
-            x = _mm_cvtsi32_si128((int)(uint16_t)(bits >> q));
-            x = _mm_unpacklo_epi8(x, x);
-            x = _mm_unpacklo_epi16(x, x);
-            x = _mm_unpacklo_epi32(x, x);  /* lanes 0-7: the low byte, 8-15: the high */
-            x = _mm_cmpeq_epi8(_mm_and_si128(x, select), select);
-            _mm_storeu_si128((__m128i *)(dst + q), _mm_and_si128(x, v));
-        }
-    }
-#endif
+    for (q = 0; q + 16 <= n; q += 16)
+        rle_expand16((uint32_t)(bits >> q), value, dst + q);
     for (; q + 8 <= n; q += 8) {
         w = rle_spread8(bits >> q) * value;  /* bytes of 0 or 1 times value: no carries */
         memcpy(dst + q, &w, 8);
