@@ -153,6 +153,8 @@ def decode(
            [1, 0, 1, 0],
            [0, 0, 0, 0]], dtype=uint8)
     """
+    if out is None:  # (the usual call, straight to its path)
+        return _decode_fresh(as_source(rle), shape, order, base, relative, dtype, value, strict)
     return _decode_into([as_source(rle)], shape, out, order, base, relative, dtype, value,
                         strict, threads=1, batch=False)
 
@@ -196,6 +198,33 @@ def decode_many(
                         threads=resolve_threads(threads, len(sources)), batch=True)
 
 
+def _decode_fresh(source: Any, shape: Any, order: str, base: int, relative: bool,
+                  dtype: npt.DTypeLike, value: Any, strict: bool,
+                  explain: Explain | None = None) -> npt.NDArray[Any]:
+    """One source into a new ``(H, W)`` array: the usual call, with as little as possible
+    between it and the kernel (a small decode costs little more than these lines)."""
+    order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
+    h, w = check_shape(shape)
+    if dt.itemsize * h * w < _LAZY_ZEROS_BYTES:
+        return _decode_one(source, np.empty((h, w), dt), h, w, order_f, base, relative,
+                           strict, pattern, False, explain)
+    return _decode_one(source, np.zeros((h, w), dt), h, w, order_f, base, relative, strict,
+                       pattern, True, explain)
+
+
+def _decode_one(source: Any, target: npt.NDArray[Any], h: int, w: int, order_f: bool,
+                base: int, relative: bool, strict: bool, pattern: int, zeroed: bool,
+                explain: Explain | None) -> npt.NDArray[Any]:
+    """Parse one source completely, then write it into ``target``, in one kernel call."""
+    try:
+        # (The kernel takes relative and strict by truth value, as bool() would.)
+        _codec.decode_one(source, target, h, w, order_f, base, relative, strict, pattern,
+                          zeroed)
+    except _codec.KernelError as err:
+        raise _rle_error(err, [source], base, (h, w), explain) from None
+    return target
+
+
 def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, order: str,
                  base: int, relative: bool, dtype: npt.DTypeLike, value: Any, strict: bool,
                  threads: int, batch: bool, slots: npt.NDArray[np.int64] | None = None,
@@ -206,6 +235,9 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
     ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed.
     ``explain(kernel_error, item)`` words errors instead of :func:`describe` (COCO sources,
     rows named by their class)."""
+    if out is None and not batch:
+        return _decode_fresh(sources[0], shape, order, base, relative, dtype, value, strict,
+                             explain)
     ndim = 3 if batch else 2
     if out is not None:
         out = _writable_out(out, ndim)
@@ -213,22 +245,16 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
             raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
         dtype = out.dtype
     order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
-    if out is None:  # (inline: a small decode costs little more than these lines)
+    if out is None:
         h, w = check_shape(shape)
-        dims = (len(sources), h, w) if batch else (h, w)
         zeroed = dt.itemsize * len(sources) * h * w >= _LAZY_ZEROS_BYTES
-        target = (np.zeros if zeroed else np.empty)(dims, dt)
+        target = (np.zeros if zeroed else np.empty)((len(sources), h, w), dt)
     else:
         h, w = _shape_of_out(shape, out)
         target, zeroed = out, out_is_zero
-    if not batch:  # one source: parsed completely before the first write, in one call
-        try:
-            # (The kernel takes relative and strict by truth value, as bool() would.)
-            _codec.decode_one(sources[0], target, h, w, order_f, base, relative, strict,
-                              pattern, zeroed)
-        except _codec.KernelError as err:
-            raise _rle_error(err, sources, base, (h, w), explain) from None
-        return target
+    if not batch:
+        return _decode_one(sources[0], target, h, w, order_f, base, relative, strict,
+                           pattern, zeroed, explain)
     kernel = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
                                 bool(strict), pattern, zeroed, slots)
     if out is None:  # a fresh array: parse and write item by item
