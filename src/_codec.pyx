@@ -955,26 +955,28 @@ cdef void sorted_segments_free(SortedSegments *s) noexcept nogil:
 
 cdef int write_across_groups(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
     """Runs whose lines (L pixels) cut across memory, into a zeroed byte mask whose outer
-    lines are adjacent bytes (``s_out == 1``), 16 outer lines at a time.
+    lines are adjacent bytes (``s_out == 1``), 32 outer lines at a time.
 
-    Each part of a run in one outer line toggles that line's bit in a 16-bit word at its
+    Each part of a run in one outer line toggles that line's bit in a 32-bit word at its
     first inner index and again past its last; a running XOR down the inner indices then
-    gives each memory line's 16 bytes, written with one store.  No per-line bookkeeping and
-    hardly a data-dependent branch: the work is the toggles plus, for each group, the
-    memory lines between its first and last run."""
+    gives each memory line's 32 bytes, made with SSE2 compares and two stores.  No per-line
+    bookkeeping and hardly a data-dependent branch: the work is the toggles plus, for each
+    group, the memory lines between its first and last run.  (Groups of 32 beat 16 and 64
+    on severstal: fewer lines to walk than 16, fewer bytes of zeros rewritten than 64.)"""
     cdef int64_t L = g.L, M = g.M
     cdef int64_t c0, cw, stop, s = -1, e, lo, hi, i, i0, i1
     cdef Py_ssize_t r = 0
     cdef Cursor cur
     cdef uint32_t m
-    cdef uint8_t *col
-    cdef uint16_t *toggles = <uint16_t *> calloc_i64(L // 4 + 1)  # L + 1 words, zeroed
+    cdef uint8_t *base = <uint8_t *> g.ptr
+    cdef Py_ssize_t at
+    cdef uint32_t *toggles = <uint32_t *> calloc_i64(L // 2 + 1)  # L + 1 words, zeroed
     if toggles == NULL:
         return E_NOMEM
     cur.o = 0
     cur.first = 0
-    for c0 in range(0, M, 16):
-        cw = 16 if M - c0 >= 16 else M - c0
+    for c0 in range(0, M, 32):
+        cw = 32 if M - c0 >= 32 else M - c0
         stop = (c0 + cw) * L
         lo = L
         hi = 0
@@ -989,28 +991,32 @@ cdef int write_across_groups(const RunBuf *rb, const Grid *g, uint8_t value) noe
             i1 = e - cur.first
             if i1 > L:
                 i1 = L
-            toggles[i0] ^= <uint16_t> (1 << (cur.o - c0))
-            toggles[i1] ^= <uint16_t> (1 << (cur.o - c0))
+            toggles[i0] ^= (<uint32_t> 1) << (cur.o - c0)
+            toggles[i1] ^= (<uint32_t> 1) << (cur.o - c0)
             lo = min(lo, i0)
             hi = max(hi, i1)
             s = cur.first + i1
             if s >= e:
                 r += 1
                 s = -1
-        col = <uint8_t *> g.ptr + c0 + lo * g.s_in
+        if hi <= lo:
+            continue  # no run in these lines
+        # (A byte offset, not a pointer, steps down the lines: it may pass the end.)
+        at = c0 + lo * g.s_in
         m = 0
-        if cw == 16:
+        if cw == 32:
             for i in range(lo, hi):
                 m ^= toggles[i]
                 toggles[i] = 0
-                rle_expand16(m, value, col)
-                col += g.s_in
+                rle_expand16(m, value, base + at)
+                rle_expand16(m >> 16, value, base + at + 16)
+                at += g.s_in
         else:
             for i in range(lo, hi):
                 m ^= toggles[i]
                 toggles[i] = 0
-                rle_expand64(m, value, col, cw)
-                col += g.s_in
+                rle_expand64(m, value, base + at, cw)
+                at += g.s_in
         toggles[hi] = 0
     free(toggles)
     return OK

@@ -157,6 +157,22 @@ def test_run_space_transpose_of_blobs(h, w):
         assert rlecodec.encode(m) == text
 
 
+@pytest.mark.parametrize("w", [1, 5, 31, 32, 33, 63, 64, 65, 95, 200])
+def test_groups_of_32_columns_stay_inside_their_rows(w):
+    """Column-major runs into a small row-major byte output are written 32 columns at a
+    time: a narrower last group must not spill into the next row or past the output
+    (guard columns around an ``out`` view), and groups must not leak into one another."""
+    rng = np.random.default_rng(w)
+    h = 90
+    for m in (blobs(h, w, 3, rng), np.ones((h, w), np.uint8), *masks_for(h, w, rng)):
+        text = ref_encode(m)
+        big = np.full((h, w + 2), 7, np.uint8)
+        rlecodec.decode(text, out=big[:, 1:-1], value=3)
+        np.testing.assert_array_equal(big[:, 1:-1], m * 3)
+        assert (big[:, 0] == 7).all() and (big[:, -1] == 7).all()
+        np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+
+
 @pytest.mark.parametrize("step", [2, 3, 17])
 def test_stripes_across_the_lines_of_a_large_output(step):
     """Column runs whose row segments are far more than the runs (a pixel wide stripes,
