@@ -11,7 +11,7 @@ once at import and only read afterwards.
 """
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memset, memcpy, memcmp
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS, PyBUF_RECORDS_RO
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -1570,25 +1570,36 @@ cdef bint mostly_short_runs(const Grid *g, const Foreground *fg) noexcept nogil:
 
 cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
     """Runs of a mask whose numbering cuts across memory, for masks of long runs: scan it
-    in memory order (streaming), then transpose those runs in run space (work ~ runs +
-    boundary length) and put the perpendicular segments in order with a counting sort."""
+    in memory order (streaming), then transpose those runs (runs_across)."""
     cdef Grid t
     cdef RunBuf along
-    cdef SortedSegments st
-    cdef const int64_t *seg
-    cdef int64_t k
     cdef int code
     memory_order(g, &t)
     along.data = NULL
     along.n = 0
     along.cap = 0
-    st.order = st.ends = st.segs.data = NULL
     code = scan_along(&t, fg, &along, grid_layout(&t))
     if code == OK:
-        # The sweep reads runs numbered with inner extent t.L (pixels per memory line);
-        # its segments lie on outer lines of g: (o, first inner), (end inner, 0).
-        t.L, t.M = g.M, g.L
-        code = transpose_sorted(&along, &t, g.M, PY_SSIZE_T_MAX // 2, &st)
+        code = runs_across(&along, g, rb)
+    runbuf_free(&along)
+    return code
+
+
+cdef int runs_across(const RunBuf *along, const Grid *g, RunBuf *rb) noexcept nogil:
+    """The runs of g's numbering from those of memory order (``along``): a transpose in run
+    space (work ~ runs + boundary length), the segments put in order with a counting
+    sort."""
+    cdef Grid t
+    cdef SortedSegments st
+    cdef const int64_t *seg
+    cdef int64_t k
+    cdef int code
+    st.order = st.ends = st.segs.data = NULL
+    # The sweep reads runs numbered with inner extent t.L (pixels per memory line); its
+    # segments lie on outer lines of g: (o, first inner), (end inner, 0).
+    memory_order(g, &t)
+    t.L, t.M = g.M, g.L
+    code = transpose_sorted(along, &t, g.M, PY_SSIZE_T_MAX // 2, &st)
     if code == OK:
         for k in range(st.n):
             seg = st.segs.data + 4 * st.order[k]
@@ -1596,7 +1607,6 @@ cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) 
             if code != OK:
                 break
     sorted_segments_free(&st)
-    runbuf_free(&along)
     return code
 
 
@@ -2180,6 +2190,98 @@ def encode_one(object mask, tuple foreground, bint order_f, int64_t base, bint r
     finally:
         runbuf_free(&rb)
         PyBuffer_Release(&view)
+
+
+cdef class BandScan:
+    """One large mask scanned in bands of memory lines, the bands in threads (``run(k0,
+    k1)``, with the GIL released), then joined and formatted (``text``).  For a numbering
+    that follows memory, or cuts across it with long runs (the runs of memory order are
+    then transposed); ``usable`` is false for the rest (noise-like runs across memory),
+    which :func:`encode_one` scans."""
+    cdef _Buffer buf
+    cdef Grid g             # the requested numbering
+    cdef Grid t             # memory order
+    cdef Foreground fg
+    cdef bint across
+    cdef Py_ssize_t nbands
+    cdef RunBuf *bands
+    cdef int *codes
+    cdef readonly bint usable
+
+    def __cinit__(self, object mask, tuple foreground, bint order_f, Py_ssize_t nbands):
+        cdef Py_ssize_t k
+        self.buf = _Buffer(mask, False)
+        mask_setup(&self.buf.view, foreground, order_f, &self.g, &self.fg)
+        self.nbands = nbands
+        self.bands = <RunBuf *> calloc(<size_t> nbands + 1, sizeof(RunBuf))
+        self.codes = <int *> calloc(<size_t> nbands + 1, sizeof(int))
+        if self.bands == NULL or self.codes == NULL:
+            raise MemoryError()
+        if self.g.L == 0 or self.g.M == 0:
+            return
+        self.across = grid_layout(&self.g) == LAYOUT_ACROSS
+        if self.across:
+            memory_order(&self.g, &self.t)
+        else:
+            self.t = self.g
+        with nogil:
+            self.usable = (self.t.M >= nbands > 1
+                           and not (self.across and mostly_short_runs(&self.g, &self.fg)))
+
+    def __dealloc__(self):
+        cdef Py_ssize_t k
+        if self.bands != NULL:
+            for k in range(self.nbands):
+                runbuf_free(&self.bands[k])
+        free(self.bands)
+        free(self.codes)
+
+    def run(self, Py_ssize_t k0, Py_ssize_t k1):
+        """Scan bands k0 .. k1-1 (outer lines of memory order, split evenly)."""
+        cdef Py_ssize_t k
+        with nogil:
+            for k in range(k0, k1):
+                self.codes[k] = self.scan_band(k)
+
+    cdef int scan_band(self, Py_ssize_t k) noexcept nogil:
+        cdef Grid part = self.t
+        cdef int64_t o0 = self.t.M * k // self.nbands, o1 = self.t.M * (k + 1) // self.nbands
+        cdef Py_ssize_t r
+        cdef int code
+        part.ptr = self.t.ptr + o0 * self.t.s_out
+        part.M = o1 - o0
+        code = scan_along(&part, &self.fg, &self.bands[k], grid_layout(&part))
+        for r in range(self.bands[k].n):  # numbered from the band's first pixel: shift
+            self.bands[k].data[2 * r] += o0 * self.t.L
+        return code
+
+    def text(self, int64_t base, bint relative):
+        """The runs of every band, joined (a run across a seam is one run) and formatted."""
+        cdef RunBuf along, rb
+        cdef Py_ssize_t k, r
+        cdef int code = OK
+        for k in range(self.nbands):
+            if self.codes[k] != OK:
+                raise MemoryError("rlecodec: out of memory while encoding")
+        along.data = rb.data = NULL
+        along.n = rb.n = 0
+        along.cap = rb.cap = 0
+        try:
+            with nogil:
+                for k in range(self.nbands):
+                    for r in range(self.bands[k].n):
+                        if code == OK:
+                            code = runbuf_push_merged(&along, self.bands[k].data[2 * r],
+                                                      self.bands[k].data[2 * r + 1])
+                    runbuf_free(&self.bands[k])
+                if code == OK and self.across:
+                    code = runs_across(&along, &self.g, &rb)
+            if code != OK:
+                raise MemoryError("rlecodec: out of memory while encoding")
+            return runs_to_str(&rb if self.across else &along, base, relative)
+        finally:
+            runbuf_free(&along)
+            runbuf_free(&rb)
 
 
 cdef class EncodeBatch:

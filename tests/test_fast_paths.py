@@ -204,3 +204,31 @@ def test_fills_of_every_short_length_and_alignment():
         rlecodec.decode(text, order="C", out=out[:, 1:-1], value=4)
         np.testing.assert_array_equal(out[:, 1:-1], m * 4)
         assert (out[:, 0] == 9).all() and (out[:, -1] == 9).all()
+
+
+@pytest.mark.parametrize("bands", [2, 3, 7])
+def test_large_masks_read_in_bands_match_the_reference(monkeypatch, bands):
+    """Masks above rlecodec._encode._BAND_BYTES are read in bands of memory lines, one per
+    thread, and their runs joined: a run across a seam stays one run, in both orders, for
+    every layout and dtype (the size limit is lowered here so that small masks take it)."""
+    monkeypatch.setattr(rlecodec._encode, "_BAND_BYTES", 0)
+    rng = np.random.default_rng(bands)
+    h, w = 37, 29
+    cases = [np.ones((h, w), np.uint8), blobs(h, w, 4, rng), np.zeros((h, w), np.uint8)]
+    cases.append(np.repeat(blobs(h, 5, 2, rng), 6, axis=1)[:, :w])
+    cases += list(masks_for(h, w, rng))  # noise: across memory it is scanned whole
+    for m in cases:
+        for order in "FC":
+            want = ref_encode(m, order)
+            assert rlecodec.encode(m, order=order, threads=bands) == want
+            assert rlecodec.encode(np.asfortranarray(m), order=order, threads=bands) == want
+            assert rlecodec.encode(m.astype(np.float32) * 0.8, order=order, threshold=0.5,
+                                   threads=bands) == want
+            view = np.zeros((h, 2 * w), np.int16)[:, ::2]
+            view[...] = m
+            assert rlecodec.encode(view, order=order, threads=bands) == want
+            assert rlecodec.encode(m, order=order, base=0, relative=True,
+                                   threads=bands) == ref_encode(m, order, 0, True)
+    with pytest.raises(ValueError):
+        rlecodec.encode(cases[0], threads=0)
+
