@@ -25,6 +25,17 @@ def encode_one(mask: npt.NDArray[Any], foreground: tuple[str, int, float, int, i
                order_f: bool, base: int, relative: bool) -> str: ...
 
 @disjoint_base
+class _Bands:
+    def run(self, k0: int, k1: int) -> None: ...
+    def check(self) -> None: ...
+
+@disjoint_base
+class BandWrite(_Bands):
+    def __new__(cls, rle: Any, out: npt.NDArray[Any], h: int, w: int, order_f: bool,
+                base: int, relative: bool, strict: bool, pattern: int,
+                nbands: int) -> Self: ...
+
+@disjoint_base
 class DecodeBatch:
     def __new__(cls, items: list[Any], out: npt.NDArray[Any], h: int, w: int, order_f: bool,
                 base: int, relative: bool, strict: bool, pattern: int, zeroed: bool,
@@ -33,12 +44,11 @@ class DecodeBatch:
     def check(self, batch: bool) -> None: ...
 
 @disjoint_base
-class BandScan:
+class BandScan(_Bands):
     def __new__(cls, mask: npt.NDArray[Any], foreground: tuple[str, int, float, int, int],
                 order_f: bool, nbands: int) -> Self: ...
     @property
     def usable(self) -> bool: ...
-    def run(self, k0: int, k1: int) -> None: ...
     def text(self, base: int, relative: bool) -> str: ...
 
 @disjoint_base

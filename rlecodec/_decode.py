@@ -106,6 +106,7 @@ def decode(
     value: Any = 1,
     out: npt.NDArray[Any] | None = None,
     strict: bool = True,
+    threads: int | None = None,
 ) -> npt.NDArray[Any]:
     """Decode one run-length string into a mask.
 
@@ -133,6 +134,9 @@ def decode(
     strict : bool
         ``True`` rejects zero-length, unsorted and overlapping runs; ``False`` takes the
         union of the runs. Malformed numbers and out-of-bounds runs are always errors.
+    threads : int, optional
+        A new mask of 32 MiB or more is written in this many bands at once (default: every
+        available core), after the whole input is parsed and checked.
 
     Returns
     -------
@@ -154,7 +158,10 @@ def decode(
            [0, 0, 0, 0]], dtype=uint8)
     """
     if out is None:  # (the usual call, straight to its path)
-        return _decode_fresh(as_source(rle), shape, order, base, relative, dtype, value, strict)
+        return _decode_fresh(as_source(rle), shape, order, base, relative, dtype, value, strict,
+                             threads)
+    if threads is not None:
+        resolve_threads(threads, 1)  # (checked, though an out= is written by one thread)
     return _decode_into([as_source(rle)], shape, out, order, base, relative, dtype, value,
                         strict, threads=1, batch=False)
 
@@ -199,17 +206,32 @@ def decode_many(
 
 
 def _decode_fresh(source: Any, shape: Any, order: str, base: int, relative: bool,
-                  dtype: npt.DTypeLike, value: Any, strict: bool,
+                  dtype: npt.DTypeLike, value: Any, strict: bool, threads: int | None = 1,
                   explain: Explain | None = None) -> npt.NDArray[Any]:
     """One source into a new ``(H, W)`` array: the usual call, with as little as possible
     between it and the kernel (a small decode costs little more than these lines)."""
     order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
     h, w = check_shape(shape)
     if dt.itemsize * h * w < _LAZY_ZEROS_BYTES:
+        if threads is not None:
+            resolve_threads(threads, 1)  # (checked, though a small output takes one thread)
         return _decode_one(source, np.empty((h, w), dt), h, w, order_f, base, relative,
                            strict, pattern, False, explain)
-    return _decode_one(source, np.zeros((h, w), dt), h, w, order_f, base, relative, strict,
-                       pattern, True, explain)
+    bands = resolve_threads(threads, h)
+    target = np.zeros((h, w), dt)
+    if bands == 1:
+        return _decode_one(source, target, h, w, order_f, base, relative, strict, pattern,
+                           True, explain)
+    # Fresh memory is most of the time here (its pages zeroed on first touch): written in
+    # bands of rows, each thread touches pages of its own.
+    try:
+        writer = _codec.BandWrite(source, target, h, w, order_f, base, relative, strict,
+                                  pattern, bands)
+    except _codec.KernelError as err:
+        raise _rle_error(err, [source], base, (h, w), explain) from None
+    run_ranges(writer.run, bands, bands)
+    writer.check()
+    return target
 
 
 def _decode_one(source: Any, target: npt.NDArray[Any], h: int, w: int, order_f: bool,
@@ -237,7 +259,7 @@ def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, o
     rows named by their class)."""
     if out is None and not batch:
         return _decode_fresh(sources[0], shape, order, base, relative, dtype, value, strict,
-                             explain)
+                             explain=explain)
     ndim = 3 if batch else 2
     if out is not None:
         out = _writable_out(out, ndim)

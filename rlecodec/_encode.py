@@ -104,12 +104,14 @@ def encode(
     """
     arr = as_mask(mask)
     fg, order_f, base = foreground(arr.dtype, threshold), check_order(order), check_base(base)
-    bands = resolve_threads(threads, arr.shape[0] * arr.shape[1])
-    if bands > 1 and arr.nbytes >= _BAND_BYTES:
+    if arr.nbytes >= _BAND_BYTES:
+        bands = resolve_threads(threads, arr.shape[0] * arr.shape[1])
         scan = _codec.BandScan(arr, fg, order_f, bands)
         if scan.usable:
             run_ranges(scan.run, bands, bands)
             return scan.text(base, bool(relative))
+    elif threads is not None:
+        resolve_threads(threads, 1)  # (checked, though a small mask takes one thread)
     return _codec.encode_one(arr, fg, order_f, base, bool(relative))
 
 

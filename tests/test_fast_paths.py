@@ -232,3 +232,36 @@ def test_large_masks_read_in_bands_match_the_reference(monkeypatch, bands):
     with pytest.raises(ValueError):
         rlecodec.encode(cases[0], threads=0)
 
+
+@pytest.mark.parametrize("bands", [2, 3, 7])
+def test_large_outputs_written_in_bands_match_the_reference(monkeypatch, bands):
+    """New outputs above rlecodec._decode._LAZY_ZEROS_BYTES are written in bands of memory
+    lines, one per thread, after the whole input is checked: every part of every run lands
+    in its band, in both orders and for every dtype; a malformed input raises as always
+    (the size limit is lowered here so that small outputs take the path)."""
+    monkeypatch.setattr(rlecodec._decode, "_LAZY_ZEROS_BYTES", 0)
+    rng = np.random.default_rng(bands)
+    h, w = 41, 23
+    cases = [np.ones((h, w), np.uint8), blobs(h, w, 4, rng), np.zeros((h, w), np.uint8),
+             *masks_for(h, w, rng)]
+    for m in cases:
+        for order in "FC":
+            text = ref_encode(m, order)
+            got = rlecodec.decode(text, (h, w), order=order, threads=bands)
+            np.testing.assert_array_equal(got, m)
+            got = rlecodec.decode(text, (h, w), order=order, dtype=np.int32, value=-5,
+                                  threads=bands)
+            np.testing.assert_array_equal(got, m.astype(np.int32) * -5)
+            rel = ref_encode(m, order, 0, True)
+            got = rlecodec.decode(rel, (h, w), order=order, base=0, relative=True,
+                                  threads=bands)
+            np.testing.assert_array_equal(got, m)
+    with pytest.raises(rlecodec.RLEError) as info:
+        rlecodec.decode("1 5 3 2", (h, w), threads=bands)
+    assert info.value.reason == "overlap"
+    np.testing.assert_array_equal(
+        rlecodec.decode("1 5 3 2", (h, w), strict=False, threads=bands).ravel(order="F")[:6],
+        [1, 1, 1, 1, 1, 0])
+    with pytest.raises(ValueError):
+        rlecodec.decode("1 1", (h, w), threads=0)
+
