@@ -20,9 +20,15 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 import numpy as np
 
 cdef extern from "Python.h":
+    ctypedef struct PyObject
     const Py_ssize_t PY_SSIZE_T_MAX
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
+    # The same, as owned raw pointers: a string written in place, then cut to its length.
+    PyObject *PyUnicode_New_raw "PyUnicode_New"(Py_ssize_t size, Py_UCS4 maxchar)
+    void *PyUnicode_DATA_raw "PyUnicode_DATA"(PyObject *o)
+    int PyUnicode_Resize(PyObject **unicode, Py_ssize_t length)
+    void Py_DECREF(PyObject *o)
 
 cdef extern from "<stdlib.h>" nogil:
     void qsort(void *base, size_t nmemb, size_t size,
@@ -1953,18 +1959,22 @@ cdef object runbuf_to_array(const RunBuf *rb):
 
 
 cdef object runs_to_str(const RunBuf *rb, int64_t base, bint relative):
+    """The runs as a new str, formatted straight into it (room for the most the text can
+    take, then cut to its length: no copy of a text that may be megabytes)."""
     cdef Py_ssize_t size
-    cdef char *buf = <char *> malloc(<size_t> formatted_bound(rb, base) + 1)
-    if buf == NULL:
+    cdef char *buf
+    cdef PyObject *text = PyUnicode_New_raw(formatted_bound(rb, base), 127)
+    if text == NULL:
         raise MemoryError("rlecodec: out of memory while encoding")
-    try:
-        with nogil:
-            size = format_runs(rb, base, relative, buf)
-        text = PyUnicode_New(size, 127)
-        memcpy(PyUnicode_DATA(text), buf, <size_t> size)
-        return text
-    finally:
-        free(buf)
+    buf = <char *> PyUnicode_DATA_raw(text)
+    with nogil:  # (nobody else can see the string yet)
+        size = format_runs(rb, base, relative, buf)
+    if PyUnicode_Resize(&text, size) != 0:
+        Py_DECREF(text)
+        raise MemoryError("rlecodec: out of memory while encoding")
+    result = <object> text
+    Py_DECREF(text)
+    return result
 
 
 cdef void raise_error(const ErrInfo *err, object item) except *:
