@@ -1604,7 +1604,6 @@ cdef int runs_across(const RunBuf *along, const Grid *g, RunBuf *rb) noexcept no
     # The sweep reads runs numbered with inner extent t.L (pixels per memory line); its
     # segments lie on outer lines of g: (o, first inner), (end inner, 0).
     memory_order(g, &t)
-    t.L, t.M = g.M, g.L
     code = transpose_sorted(along, &t, g.M, PY_SSIZE_T_MAX // 2, &st)
     if code == OK:
         for k in range(st.n):
@@ -2078,11 +2077,13 @@ cdef class _Bands:
     cdef Py_ssize_t nbands
     cdef int *codes
 
-    def __cinit__(self, *args):
-        self.nbands = args[len(args) - 1]  # every subclass takes nbands last
-        self.codes = <int *> calloc(<size_t> self.nbands + 1, sizeof(int))
+    cdef int start(self, Py_ssize_t nbands) except -1:
+        """Room for each band's result: the first thing a subclass's __cinit__ does."""
+        self.nbands = nbands
+        self.codes = <int *> calloc(<size_t> nbands + 1, sizeof(int))
         if self.codes == NULL:
             raise MemoryError()
+        return 0
 
     def __dealloc__(self):
         free(self.codes)
@@ -2142,6 +2143,13 @@ cdef Py_ssize_t first_run_after(const RunBuf *rb, int64_t x, bint by_end) noexce
     return lo
 
 
+cdef inline void cut_run(const RunBuf *rb, Py_ssize_t r, int64_t p0, int64_t p1,
+                         int64_t *pair) noexcept nogil:
+    """Run r cut to pixels [p0, p1), as (start, length) at pair."""
+    pair[0] = max(rb.data[2 * r], p0)
+    pair[1] = min(rb.data[2 * r] + rb.data[2 * r + 1], p1) - pair[0]
+
+
 cdef class BandWrite(_Bands):
     """One large decode into zeros, written in bands of memory lines, the bands in threads
     (``run``): the source is parsed and checked whole first (a malformed one raises
@@ -2157,6 +2165,7 @@ cdef class BandWrite(_Bands):
     def __cinit__(self, object rle, object out, int64_t h, int64_t w, bint order_f,
                   int64_t base, bint relative, bint strict, uint64_t pattern,
                   Py_ssize_t nbands):
+        self.start(nbands)
         self.rb.data = NULL
         self.rb.n = 0
         self.rb.cap = 0
@@ -2175,7 +2184,7 @@ cdef class BandWrite(_Bands):
         cdef RunBuf runs
         cdef int64_t a, b
         cdef int64_t edges[4]
-        cdef Py_ssize_t lo, hi, r
+        cdef Py_ssize_t lo, hi
         cdef int code = OK
         if self.inner:
             # Every run may have parts in these lines: copied out, numbered in the band.
@@ -2199,16 +2208,16 @@ cdef class BandWrite(_Bands):
             runs.data = self.rb.data + 2 * (lo + 1)
             runs.n = hi - lo - 2
             code = write_runs(&runs, &part, self.pattern, False)
+        # The first run and the last (one run if they are the same), cut to the band.
         runs.data = edges
         runs.n = 0
-        r = lo
-        while r < hi:  # the first run and the last, cut to the band
-            edges[2 * runs.n] = max(self.rb.data[2 * r], a * self.g.L)
-            edges[2 * runs.n + 1] = min(self.rb.data[2 * r] + self.rb.data[2 * r + 1],
-                                        b * self.g.L) - edges[2 * runs.n]
-            runs.n += 1
-            r = hi - 1 if r < hi - 1 else hi
-        part = self.g
+        if hi > lo:
+            cut_run(&self.rb, lo, a * self.g.L, b * self.g.L, edges)
+            runs.n = 1
+        if hi - 1 > lo:
+            cut_run(&self.rb, hi - 1, a * self.g.L, b * self.g.L, edges + 2)
+            runs.n = 2
+        part = self.g  # (write_runs folds the grid it is given)
         if code == OK and runs.n:
             code = write_runs(&runs, &part, self.pattern, False)
         return code
@@ -2359,6 +2368,7 @@ cdef class BandScan(_Bands):
     cdef readonly bint usable
 
     def __cinit__(self, object mask, tuple foreground, bint order_f, Py_ssize_t nbands):
+        self.start(nbands)
         self.buf = _Buffer(mask, False)
         mask_setup(&self.buf.view, foreground, order_f, &self.g, &self.fg)
         self.bands = <RunBuf *> calloc(<size_t> nbands + 1, sizeof(RunBuf))
