@@ -59,8 +59,14 @@ _SNIPPET_CHARS = 40
 def _snippet(source: Any, offset: int, length: int, run_level: bool) -> str:
     """The offending token (or run) as the user wrote it, shortened if huge."""
     if isinstance(source, (str, bytes)):
-        raw = source.encode("utf-8", "replace") if isinstance(source, str) else source
-        text = raw[offset : offset + min(length, _SNIPPET_CHARS * 4)].decode("utf-8", "replace")
+        # Offsets count the bytes the kernel read: UTF-8, lone surrogates as "surrogatepass"
+        # writes them.
+        raw = source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source
+        piece = raw[offset : offset + min(length, _SNIPPET_CHARS * 4)]
+        try:
+            text = piece.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            text = piece.decode("utf-8", "backslashreplace")
     else:  # an int64 token array
         text = " ".join(str(v) for v in source[offset : offset + (2 if run_level else 1)])
     if len(text) > _SNIPPET_CHARS:

@@ -58,7 +58,9 @@ def _counts_data(obj: Any) -> tuple[tuple[int, int], bytes | npt.NDArray[np.int6
     shape = _size(obj)
     raw = obj.get("counts") if isinstance(obj, dict) else None
     if isinstance(raw, str):
-        return shape, raw.encode("ascii", "replace")
+        # Every character outside '0'..'o' is an error: non-ASCII ones (and lone
+        # surrogates) keep bytes the kernel rejects instead of a '?' it would accept.
+        return shape, raw.encode("utf-8", "surrogatepass")
     if isinstance(raw, (bytes, bytearray, memoryview)):
         return shape, bytes(raw)
     if isinstance(raw, (list, tuple, np.ndarray)):
@@ -110,7 +112,7 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
     arr = np.asarray(mask) if not isinstance(mask, np.ndarray) else mask
     if arr.ndim == 3:
         return [encode(m, compressed=compressed) for m in arr]
-    arr = as_mask(arr)
+    arr = as_mask(arr)[0]
     h, w = arr.shape
     counts = _codec.coco_from_runs(mask_runs([arr])[0], h * w, compressed)
     return {"size": [h, w], "counts": counts if compressed else counts.tolist()}

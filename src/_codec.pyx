@@ -482,13 +482,20 @@ cdef int parse_text(const uint8_t *s, Py_ssize_t n, Builder *b, ErrInfo *err) no
     return err.code
 
 
-cdef int parse_tokens(const int64_t *t, Py_ssize_t ntok, Builder *b, ErrInfo *err) noexcept nogil:
-    """Check integer tokens (flat ``start, length, ...``) into runs."""
+cdef int parse_tokens(const int64_t *tokens, Py_ssize_t ntok, Builder *b,
+                      ErrInfo *err) noexcept nogil:
+    """Check integer tokens (flat ``start, length, ...``) into runs.  The caller's array
+    may be changed by another thread meanwhile, so it is read exactly once: copied into the
+    run buffer (room for ``ntok // 2 + 1`` runs), where the checks and the runs work in
+    place on values nobody else can change."""
     cdef Py_ssize_t k = 0, bad
+    cdef int64_t *t = b.runs.data
     cdef int code
+    if ntok:
+        memcpy(t, tokens, <size_t> ntok * sizeof(int64_t))
     while k < ntok and t[k] >= 0:
         k += 1
-    code = convert_pairs(b, t, b.runs.data, k // 2, &bad)
+    code = convert_pairs(b, t, t, k // 2, &bad)
     if code != OK:
         err.token = 2 * bad
     elif k < ntok:
@@ -567,11 +574,18 @@ cdef int source_set(Source *src, object rle, list keep) except -1:
     if coco:
         rle = (<CocoCounts> rle).data
     if isinstance(rle, str):
-        # For ASCII text CPython hands out its own buffer here: no copy.
-        src.text = <const uint8_t *> PyUnicode_AsUTF8AndSize(rle, &size)
-        src.n = size
-        src.kind = SRC_TEXT
-    elif isinstance(rle, bytes):
+        try:
+            # For ASCII text CPython hands out its own buffer here: no copy.
+            src.text = <const uint8_t *> PyUnicode_AsUTF8AndSize(rle, &size)
+            src.n = size
+            src.kind = SRC_TEXT
+            return 0
+        except UnicodeEncodeError:
+            # Lone surrogates (JSON escapes, surrogateescape) have no UTF-8: their bytes as
+            # "surrogatepass" writes them are not digits, so the parser rejects the token.
+            rle = (<str> rle).encode("utf-8", "surrogatepass")
+            keep.append(rle)
+    if isinstance(rle, bytes):
         src.text = <const uint8_t *> PyBytes_AS_STRING(rle)
         src.n = PyBytes_GET_SIZE(rle)
         src.kind = SRC_COCO_TEXT if coco else SRC_TEXT
@@ -644,15 +658,18 @@ cdef int coco_runs(const int64_t *counts, Py_ssize_t m, RunBuf *rb, int64_t tota
 
 
 cdef int coco_parse(const Source *src, RunBuf *rb, int64_t total, ErrInfo *err) noexcept nogil:
-    cdef int64_t *counts
+    """Runs of COCO counts: a compressed string (decoded here) or an array of counts,
+    copied first so that a caller's array changed meanwhile is read once."""
+    cdef int64_t *counts = <int64_t *> malloc(<size_t> (src.n + 1) * sizeof(int64_t))
     cdef Py_ssize_t m = 0
-    if src.kind == SRC_COCO_COUNTS:
-        return coco_runs(src.tokens, src.n, rb, total, err)
-    counts = <int64_t *> malloc(<size_t> (src.n + 1) * sizeof(int64_t))
     if counts == NULL:
         err.code = E_NOMEM
         return E_NOMEM
-    if coco_decode_counts(src.text, src.n, counts, &m, err) == OK:
+    if src.kind == SRC_COCO_COUNTS:
+        if src.n:
+            memcpy(counts, src.tokens, <size_t> src.n * sizeof(int64_t))
+        coco_runs(counts, src.n, rb, total, err)
+    elif coco_decode_counts(src.text, src.n, counts, &m, err) == OK:
         coco_runs(counts, m, rb, total, err)
     free(counts)
     return err.code
@@ -1476,16 +1493,19 @@ cdef enum:
 
 cdef int scan_across(const Grid *g, const Foreground *fg, RunBuf *rb) noexcept nogil:
     """Runs of a mask whose numbering cuts across memory (column-major runs of a row-major
-    array, say).  Take a tile of 512 outer lines at a time: read that stretch of every
-    memory line into 64-bit masks, transpose each 64 x 64 block of bits so that a word
-    holds 64 consecutive pixels of one outer line, and find the edges there as along
-    memory.  Runs come out in order; the extra memory is one tile of bits (L x 64 bytes)."""
+    array, say).  Take a tile of up to 64 x TILE_WORDS outer lines at a time: read that
+    stretch of every memory line into 64-bit masks, transpose each 64 x 64 block of bits so
+    that a word holds 64 consecutive pixels of one outer line, and find the edges there as
+    along memory.  Runs come out in order; the extra memory is one tile of bits: L x 8
+    bytes per word of the tile's width (L x 512 bytes at most; L x 8 for a mask less than
+    65 pixels wide)."""
     cdef int64_t L = g.L, M = g.M, nblocks = (L + 63) // 64
     cdef int64_t c0, width, nwords, b, t, k, i, j, base
+    cdef int64_t tile_words = min(<int64_t> TILE_WORDS, (M + 63) // 64)
     cdef uint64_t w, edges, carry
     cdef EdgeState st
     cdef uint64_t *bits = <uint64_t *> malloc(
-        <size_t> nblocks * TILE_WORDS * 64 * sizeof(uint64_t))
+        <size_t> nblocks * tile_words * 64 * sizeof(uint64_t))
     cdef uint64_t any_on[TILE_WORDS]
     cdef uint64_t all_on[TILE_WORDS]
     cdef uint8_t scratch[TILE_WORDS * 64]
@@ -1982,6 +2002,33 @@ cdef void raise_error(const ErrInfo *err, object item) except *:
     raise KernelError(ERROR_NAMES[err.code], err.token, err.offset, err.length, item)
 
 
+# Checks of the arguments the facade passes: the classes and functions here are private,
+# but private is no safety boundary in Python, so nothing a caller passes may make a kernel
+# read or write outside the buffers it was given.
+cdef int check_base_arg(int64_t base) except -1:
+    if base != 0 and base != 1:
+        raise ValueError(f"base must be 0 or 1, got {base}")
+    return 0
+
+
+cdef int check_range(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t n) except -1:
+    if not 0 <= i0 <= i1 <= n:
+        raise IndexError(f"range [{i0}, {i1}) is not within [0, {n})")
+    return 0
+
+
+cdef int check_out_view(const Py_buffer *view, int64_t h, int64_t w, bint stack) except -1:
+    """``view`` is a 2-D ``(h, w)`` buffer (or with ``stack``, also ``(N, h, w)``) of 1, 2,
+    4 or 8-byte items: what the writers can fill."""
+    if not (view.ndim == 2 or (stack and view.ndim == 3)):
+        raise ValueError(f"out must be {'2-D or 3-D' if stack else '2-D'}, got {view.ndim}-D")
+    if view.shape[view.ndim - 2] != h or view.shape[view.ndim - 1] != w:
+        raise ValueError(f"out's last two dimensions are not ({h}, {w})")
+    if view.itemsize not in (1, 2, 4, 8):
+        raise ValueError(f"out's items must have 1, 2, 4 or 8 bytes, not {view.itemsize}")
+    return 0
+
+
 cdef class _Buffer:
     """A strided N-D view of an object's memory (PEP 3118), released on collection."""
     cdef Py_buffer view
@@ -2053,18 +2100,17 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
                bint relative, bint strict, uint64_t pattern, bint zeroed):
     """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
     source is malformed: parsing ends before writing starts), with the GIL released."""
-    cdef RunBuf rb
+    cdef RunBuf rb = RunBuf(NULL, 0, 0)
     cdef ErrInfo err
     cdef Target t
-    cdef Py_buffer view
     cdef int code
+    cdef _Buffer buf = _Buffer(out, True)
+    check_out_view(&buf.view, h, w, False)
     try:
         parse_into(rle, &rb, base, h * w, relative, strict, False)
-        PyObject_GetBuffer(out, &view, PyBUF_RECORDS)
-        target_init(&t, &view, h, w, order_f, base, relative, strict, pattern, zeroed)
+        target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
         with nogil:
             code = target_write(&t, 0, &rb, &err)
-        PyBuffer_Release(&view)
         if code != OK:
             raise_error(&err, None)
     finally:
@@ -2079,6 +2125,8 @@ cdef class _Bands:
 
     cdef int start(self, Py_ssize_t nbands) except -1:
         """Room for each band's result: the first thing a subclass's __cinit__ does."""
+        if nbands < 1:
+            raise ValueError(f"at least one band, not {nbands}")
         self.nbands = nbands
         self.codes = <int *> calloc(<size_t> nbands + 1, sizeof(int))
         if self.codes == NULL:
@@ -2094,6 +2142,7 @@ cdef class _Bands:
     def run(self, Py_ssize_t k0, Py_ssize_t k1):
         """Do bands k0 .. k1-1."""
         cdef Py_ssize_t k
+        check_range(k0, k1, self.nbands)
         with nogil:
             for k in range(k0, k1):
                 self.codes[k] = self.band(k)
@@ -2166,11 +2215,9 @@ cdef class BandWrite(_Bands):
                   int64_t base, bint relative, bint strict, uint64_t pattern,
                   Py_ssize_t nbands):
         self.start(nbands)
-        self.rb.data = NULL
-        self.rb.n = 0
-        self.rb.cap = 0
-        parse_into(rle, &self.rb, base, h * w, relative, strict, False)
         self.buf = _Buffer(out, True)
+        check_out_view(&self.buf.view, h, w, False)
+        parse_into(rle, &self.rb, base, h * w, relative, strict, False)
         grid_init(&self.g, <char *> self.buf.view.buf, h, w, self.buf.view.strides[0],
                   self.buf.view.strides[1], <int> self.buf.view.itemsize, order_f)
         self.inner = absval(self.g.s_in) > absval(self.g.s_out)
@@ -2233,6 +2280,7 @@ cdef class DecodeBatch:
     cdef Source *sources
     cdef RunBuf *runs
     cdef ErrInfo *errors
+    cdef uint8_t *parsed    # item i's runs are parsed, checked and not yet written
     cdef Py_ssize_t n
     cdef list keep
     cdef _Buffer out
@@ -2246,33 +2294,36 @@ cdef class DecodeBatch:
         """``zeroed``: ``out`` is known to be all zeros, so only the runs need writing.
         ``slots``: item i goes to ``out[slots[i]]`` (several items to one slot make their
         union, with ``zeroed``); by default to ``out[i]``."""
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, nslots
+        check_base_arg(base)
+        # Every per-item field is valid (empty) before anything can raise: __dealloc__
+        # frees them all, whichever item failed.
         self.n = len(items)
+        self.sources = <Source *> calloc(<size_t> self.n + 1, sizeof(Source))
+        self.runs = <RunBuf *> calloc(<size_t> self.n + 1, sizeof(RunBuf))
+        self.errors = <ErrInfo *> calloc(<size_t> self.n + 1, sizeof(ErrInfo))
+        self.parsed = <uint8_t *> calloc(<size_t> self.n + 1, sizeof(uint8_t))
+        if (self.sources == NULL or self.runs == NULL or self.errors == NULL
+                or self.parsed == NULL):
+            raise MemoryError()
+        self.out = _Buffer(out, True)
+        check_out_view(&self.out.view, h, w, True)
+        nslots = self.out.view.shape[0] if self.out.view.ndim == 3 else 1
         self.has_slots = slots is not None
         if self.has_slots:
             self.slots = slots
             if self.slots.shape[0] != self.n:
                 raise ValueError("one slot per item")
-        self.keep = []
-        self.sources = <Source *> malloc(<size_t> (self.n + 1) * sizeof(Source))
-        self.runs = <RunBuf *> malloc(<size_t> (self.n + 1) * sizeof(RunBuf))
-        self.errors = <ErrInfo *> malloc(<size_t> (self.n + 1) * sizeof(ErrInfo))
-        if self.sources == NULL or self.runs == NULL or self.errors == NULL:
-            raise MemoryError()
+            for i in range(self.n):
+                if not 0 <= self.slots[i] < nslots:
+                    raise ValueError("slot out of range")
+        elif self.out.view.ndim == 3 and self.n > nslots:
+            raise ValueError(f"{self.n} items but room for {nslots}")
+        self.keep = [items]
         for i in range(self.n):
-            self.runs[i].data = NULL
-            self.runs[i].n = 0
-            self.runs[i].cap = 0
-            self.errors[i].code = OK
             source_set(&self.sources[i], items[i], self.keep)
-        self.keep.append(items)
-        self.out = _Buffer(out, True)
         target_init(&self.target, &self.out.view, h, w, order_f, base, relative, strict,
                     pattern, zeroed)
-        if self.has_slots:
-            for i in range(self.n):
-                if not 0 <= self.slots[i] < (self.out.view.shape[0] if self.target.s_item else 1):
-                    raise ValueError("slot out of range")
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -2282,20 +2333,26 @@ cdef class DecodeBatch:
         free(self.runs)
         free(self.sources)
         free(self.errors)
+        free(self.parsed)
 
     def process(self, Py_ssize_t i0, Py_ssize_t i1, bint parse, bint write):
-        """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure."""
+        """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure.
+        Only items parsed without error are written, each once."""
         cdef Py_ssize_t i
+        check_range(i0, i1, self.n)
         with nogil:
             for i in range(i0, i1):
-                if parse and parse_source(&self.sources[i], &self.runs[i], self.target.base,
-                                          self.target.total, self.target.relative,
-                                          self.target.strict, False, NULL,
-                                          &self.errors[i]) != OK:
-                    break
-                if write and target_write(&self.target, self.slots[i] if self.has_slots else i,
-                                          &self.runs[i], &self.errors[i]) != OK:
-                    break
+                if parse and not self.parsed[i] and self.errors[i].code == OK:
+                    if parse_source(&self.sources[i], &self.runs[i], self.target.base,
+                                    self.target.total, self.target.relative,
+                                    self.target.strict, False, NULL, &self.errors[i]) != OK:
+                        break
+                    self.parsed[i] = 1
+                if write and self.parsed[i]:
+                    self.parsed[i] = 0
+                    if target_write(&self.target, self.slots[i] if self.has_slots else i,
+                                    &self.runs[i], &self.errors[i]) != OK:
+                        break
 
     def check(self, bint batch):
         """Raise for the first failed item, if any."""
@@ -2340,6 +2397,7 @@ def encode_one(object mask, tuple foreground, bint order_f, int64_t base, bint r
     rb.data = NULL
     rb.n = 0
     rb.cap = 0
+    check_base_arg(base)
     PyObject_GetBuffer(mask, &view, PyBUF_RECORDS_RO)
     try:
         mask_setup(&view, foreground, order_f, &g, &fg)
@@ -2411,6 +2469,7 @@ cdef class BandScan(_Bands):
         cdef RunBuf along, rb
         cdef Py_ssize_t k, r
         cdef int code = OK
+        check_base_arg(base)
         self.check()
         along.data = rb.data = NULL
         along.n = rb.n = 0
@@ -2456,6 +2515,9 @@ cdef class EncodeBatch:
         with ``keep_runs`` the runs are kept for :meth:`take_runs` instead of formatted."""
         cdef Py_ssize_t i
         cdef _Buffer buf
+        if len(foregrounds) != len(masks):
+            raise ValueError("one foreground per mask")
+        check_base_arg(base)
         self.n = len(masks)
         self.buffers = []
         self.grids = <Grid *> malloc(<size_t> (self.n + 1) * sizeof(Grid))
@@ -2512,6 +2574,7 @@ cdef class EncodeBatch:
 
     def run(self, Py_ssize_t i0, Py_ssize_t i1):
         cdef Py_ssize_t i
+        check_range(i0, i1, self.n)
         with nogil:
             for i in range(i0, i1):
                 if self.encode_item(i) != OK:
@@ -2519,6 +2582,7 @@ cdef class EncodeBatch:
 
     def take_runs(self, Py_ssize_t i):
         """Item i's runs as an ``(N, 2)`` int64 array (0-based starts, lengths)."""
+        check_range(i, i + 1, self.n)
         if self.codes[i] != OK:
             raise MemoryError("rlecodec: out of memory while encoding")
         try:
@@ -2528,6 +2592,7 @@ cdef class EncodeBatch:
 
     def result(self, Py_ssize_t i):
         cdef object text
+        check_range(i, i + 1, self.n)
         if self.codes[i] != OK or self.texts[i] == NULL:
             raise MemoryError("rlecodec: out of memory while encoding")
         text = PyUnicode_New(self.sizes[i], 127)
@@ -2549,6 +2614,7 @@ cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint re
     rb.data = NULL
     rb.n = 0
     rb.cap = 0
+    check_base_arg(base)
     memset(&err, 0, sizeof(err))  # (an out-of-memory failure sets only the code)
     source_set(&src, rle, keep)
     with nogil:
@@ -2568,19 +2634,37 @@ def to_runs(object rle, int64_t base, bint relative, bint strict):
         runbuf_free(&rb)
 
 
-def from_runs(const int64_t[:, ::1] runs, int64_t base, bint relative):
-    """Format an ``(N, 2)`` int64 array of 0-based starts and lengths as text."""
-    cdef RunBuf rb
+cdef int copy_checked_runs(const int64_t[:, ::1] runs, int64_t base, RunBuf *rb) except -1:
+    """A private copy of a caller's ``(N, 2)`` runs in ``rb`` (initialised empty), checked
+    with :func:`check_runs` (KernelError if not).  Checked and used from the copy: the
+    caller's array may change meanwhile, and what is sized from it must stay true."""
     cdef ErrInfo err
-    cdef int code
-    rb.n = runs.shape[0]
-    rb.cap = rb.n
-    rb.data = <int64_t *> &runs[0, 0] if rb.n else NULL
+    cdef Py_ssize_t n = runs.shape[0]
+    cdef int code = OK
+    check_base_arg(base)
+    if runs.shape[1] != 2:
+        raise ValueError("runs must be an (N, 2) array")
+    if n == 0:
+        return 0
+    if runbuf_reserve(rb, n) != OK:
+        raise MemoryError("rlecodec: out of memory")
     with nogil:
-        code = check_runs(rb.data, rb.n, base, &err)
+        memcpy(rb.data, &runs[0, 0], <size_t> n * 2 * sizeof(int64_t))
+        rb.n = n
+        code = check_runs(rb.data, n, base, &err)
     if code != OK:
         raise_error(&err, None)
-    return runs_to_str(&rb, base, relative)
+    return 0
+
+
+def from_runs(const int64_t[:, ::1] runs, int64_t base, bint relative):
+    """Format an ``(N, 2)`` int64 array of 0-based starts and lengths as text."""
+    cdef RunBuf rb = RunBuf(NULL, 0, 0)
+    try:
+        copy_checked_runs(runs, base, &rb)
+        return runs_to_str(&rb, base, relative)
+    finally:
+        runbuf_free(&rb)
 
 
 # ------------------------------------------------------------------------------ COCO counts
@@ -2784,14 +2868,21 @@ cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed,
 
 
 def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
-    """COCO counts of an ``(N, 2)`` array of sorted, disjoint, non-touching runs."""
-    cdef RunBuf rb
+    """COCO counts of an ``(N, 2)`` array of sorted, disjoint runs inside ``total`` pixels
+    (KernelError if not)."""
+    cdef RunBuf rb = RunBuf(NULL, 0, 0)
     cdef CocoStream cs
-    rb.data = <int64_t *> &runs[0, 0] if runs.shape[0] else NULL
-    rb.n = runs.shape[0]
-    rb.cap = rb.n
+    cdef ErrInfo err
     coco_stream_init(&cs)
-    return coco_from_runbuf(&rb, total, compressed, &cs)
+    try:
+        copy_checked_runs(runs, 0, &rb)
+        if rb.n and rb.data[2 * rb.n - 2] + rb.data[2 * rb.n - 1] > total:
+            err.code, err.token, err.offset, err.length = E_PAST_END, 2 * rb.n - 2, 0, 1
+            raise_error(&err, None)
+        return coco_from_runbuf(&rb, total, compressed, &cs)
+    finally:
+        runbuf_free(&rb)
+        free(cs.out)  # (already freed, and NULL, once finished)
 
 
 def kaggle_to_coco(object rle, int64_t total, int64_t base, bint relative, bint compressed):
