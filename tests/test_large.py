@@ -40,3 +40,17 @@ def test_decode_into_memmap_beyond_int32(tmp_path, huge_text):
         rlecodec.decode(f"{total} 2", out=out)
     assert flat[-1] == 1
     del out, flat
+
+
+def test_a_tall_narrow_mask_across_memory_takes_memory_by_its_width():
+    # Column-major runs of a row-major (2**26, 2) mask of short runs along memory: the
+    # transposing scanner's tile is sized by the mask's width (L x 8 bytes here), not by
+    # the widest tile (L x 512 bytes: 32 GiB, which no allocator here grants).
+    h = 2**26
+    mask = np.zeros((h, 2), np.uint8)
+    mask[:, 0] = 1
+    mask[h // 2 :: 3, 1] = 1
+    expected_tail = rlecodec.from_runs(np.stack(
+        [h + np.arange(h // 2, h, 3), np.ones(len(range(h // 2, h, 3)), np.int64)], axis=1))
+    assert rlecodec.encode(mask) == f"1 {h} " + expected_tail
+    del mask
