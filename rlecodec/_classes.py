@@ -83,6 +83,7 @@ def _first_overlap(sources: list[Any], slots: list[int],
     for k in sorted(set(slots)):
         runs = np.concatenate([_codec.to_runs(src, base, relative, False)
                                for src, slot in zip(sources, slots, strict=True) if slot == k])
+        runs = runs[runs[:, 1] > 0]  # a zero-length run (strict=False) covers no pixel
         if not len(runs):
             continue
         runs = runs[np.argsort(runs[:, 0], kind="stable")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -62,7 +63,9 @@ _OPTIONS: dict[tuple[Any, ...], tuple[bool, int, np.dtype[Any], int]] = {}
 def _checked_options(order: Any, base: Any, dtype: Any,
                      value: Any) -> tuple[bool, int, np.dtype[Any], int]:
     """``(order_f, base, dtype, fill pattern)`` for decoding, each option checked."""
-    key = (order, base, type(base), dtype, value, type(value))
+    # 0.0 == -0.0 too, yet they store different bits: a float value's sign is in the key.
+    sign = math.copysign(1.0, value) if isinstance(value, (float, np.floating)) else 0.0
+    key = (order, base, type(base), dtype, value, type(value), sign)
     try:
         return _OPTIONS[key]
     except KeyError:

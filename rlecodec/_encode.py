@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from . import _codec
 from ._inputs import as_mask
-from ._options import Foreground, check_base, check_order, foreground, resolve_threads
+from ._options import Foreground, check_base, check_order, resolve_threads
 from ._parallel import run_ranges
 
 
@@ -19,13 +19,13 @@ def _prepare(masks: list[Any], threshold: Any) -> tuple[list[npt.NDArray[Any]], 
     modes = []
     for i, mask in enumerate(masks):
         try:
-            arr = as_mask(mask)
+            arr, fg = as_mask(mask, threshold)
         except (TypeError, ValueError) as err:
             if len(masks) == 1:
                 raise
             raise type(err)(f"item {i}: {err}") from None
         arrays.append(arr)
-        modes.append(foreground(arr.dtype, threshold))
+        modes.append(fg)
     return arrays, modes
 
 
@@ -102,8 +102,8 @@ def encode(
     >>> rlecodec.encode(m, order="C")
     '1 1 5 1 9 1'
     """
-    arr = as_mask(mask)
-    fg, order_f, base = foreground(arr.dtype, threshold), check_order(order), check_base(base)
+    arr, fg = as_mask(mask, threshold)
+    order_f, base = check_order(order), check_base(base)
     if arr.nbytes >= _BAND_BYTES:
         bands = resolve_threads(threads, arr.shape[0] * arr.shape[1])
         scan = _codec.BandScan(arr, fg, order_f, bands)

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._errors import RLEError
-from ._options import INT64_MAX
+from ._options import INT64_MAX, Foreground, foreground
 
 
 def _is_missing(rle: Any) -> bool:
@@ -88,18 +88,26 @@ def _object_tokens(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out
 
 
-def as_mask(mask: Any) -> npt.NDArray[Any]:
-    """A 2-D array the encoder can read where it lies (no copy for the usual dtypes)."""
+def as_mask(mask: Any, threshold: Any = None) -> tuple[npt.NDArray[Any], Foreground]:
+    """A 2-D array the encoder can read where it lies (no copy for the usual dtypes), and
+    how its foreground is told (``!= 0``, or ``> threshold`` as numpy compares them)."""
     arr = mask if isinstance(mask, np.ndarray) else np.asarray(mask)
     if arr.ndim != 2:
         raise ValueError(f"expected a 2-D mask (height, width), got shape {arr.shape}")
     dt = arr.dtype
     if dt.isnative and (dt.itemsize in (4, 8) if dt.kind == "f" else
                         dt.kind in "biu" and dt.itemsize in (1, 2, 4, 8)):
-        return arr
-    if dt.kind == "f":  # float16, long double, non-native floats
-        return arr.astype(np.float32 if dt.itemsize <= 4 else np.float64)
-    return native_integers(arr)
+        return arr, foreground(dt, threshold)
+    if dt.kind == "f":
+        # The threshold is rounded in the mask's own precision first.
+        fg = foreground(dt, threshold)
+        if dt.itemsize <= 8:  # float16 and byte-swapped floats widen exactly
+            return arr.astype(np.float32 if dt.itemsize <= 4 else np.float64), fg
+        # Long double: float64 would flush 1e-400 to zero; numpy compares it exactly.
+        on = arr != 0 if threshold is None else arr > threshold
+        return on, foreground(on.dtype, None)
+    arr = native_integers(arr)
+    return arr, foreground(arr.dtype, threshold)
 
 
 def native_integers(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:

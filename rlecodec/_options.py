@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import os
 from typing import Any
@@ -21,10 +22,15 @@ def check_order(order: Any) -> bool:
     raise ValueError(f"order must be 'F' (column-major, Kaggle) or 'C' (row-major), got {order!r}")
 
 
+def _is_integer(x: Any) -> bool:
+    """An int or numpy integer, not a bool (True is not a size, a base or a count)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
 def check_base(base: Any) -> int:
     if type(base) is int and (base == 1 or base == 0):
         return base  # the common case, checked cheaply
-    if isinstance(base, (bool, np.bool_)) or base not in (0, 1):
+    if not _is_integer(base) or base not in (0, 1):
         raise ValueError(f"base must be 1 (Kaggle) or 0, got {base!r}")
     return int(base)
 
@@ -43,10 +49,9 @@ def check_shape(shape: Any) -> tuple[int, int]:
         raise TypeError(f"shape must be a (height, width) pair, got {shape!r}") from None
     if len(dims) != 2:
         raise ValueError(f"shape must have 2 dimensions (height, width), got {shape!r}")
-    try:
-        h, w = (operator.index(d) for d in dims)
-    except TypeError:
-        raise TypeError(f"shape must hold integers, got {shape!r}") from None
+    if not all(_is_integer(d) for d in dims):
+        raise TypeError(f"shape must hold integers, got {shape!r}")
+    h, w = (operator.index(d) for d in dims)
     if h < 0 or w < 0:
         raise ValueError(f"shape must not be negative, got {shape!r}")
     if h and w and h > INT64_MAX // w:
@@ -67,6 +72,9 @@ def check_output_dtype(dtype: Any) -> np.dtype[Any]:
 def fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
     """The bit pattern of ``value`` stored in ``dtype``, as an unsigned integer (whether it
     is stored exactly is judged by the value's own type: 1.5 is not an exact uint8)."""
+    if isinstance(value, (str, bytes)) or not (
+            isinstance(value, numbers.Number) or np.asarray(value).dtype.kind in "biuf"):
+        raise TypeError(f"value must be a number, got {value!r}")
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             stored = np.array(value, dtype=dtype)
@@ -91,30 +99,34 @@ Foreground = tuple[str, int, float, int, int]
 def foreground(dtype: np.dtype[Any], threshold: Any) -> Foreground:
     """How the kernel tells foreground: ``(kind, mode, thr_float, thr_int, thr_uint)``.
 
-    Modes: 0 value != 0; 1 value > threshold; 2 every pixel; 3 no pixel.
+    Modes: 0 value != 0; 1 value > threshold; 2 every pixel; 3 no pixel.  Integer masks
+    compare with an exact integer threshold (a float would round 2**53 + 1); float masks
+    in their own precision, as numpy's ``mask > threshold`` does.
     """
     kind = dtype.kind
     if threshold is None:
         return kind, 0, 0.0, 0, 0
-    try:
-        t = float(threshold)
-    except (TypeError, ValueError):
-        raise TypeError(f"threshold must be a number, got {threshold!r}") from None
-    if math.isnan(t):
+    if isinstance(threshold, (str, bytes)) or not isinstance(
+            threshold, (numbers.Real, np.bool_, np.integer, np.floating)):
+        raise TypeError(f"threshold must be a real number, got {threshold!r}")
+    exact_int = isinstance(threshold, (int, np.integer, np.bool_))
+    if not exact_int and math.isnan(float(threshold)):
         raise ValueError("threshold must not be NaN")
     if kind == "f":
-        # Compare as numpy's `mask > threshold` does: in the mask's own precision.
         with np.errstate(over="ignore"):
-            return kind, 1, float(np.asarray(t).astype(dtype)), 0, 0
+            return kind, 1, float(np.asarray(float(threshold)).astype(dtype)), 0, 0
     # Integers (and bools as 0/1): x > t  <=>  x > floor(t).
     if kind == "b":
         lo, hi = 0, 1
     else:
         info = np.iinfo(dtype)
         lo, hi = int(info.min), int(info.max)
-    if math.isinf(t):
-        return kind, (2 if t < 0 else 3), 0.0, 0, 0
-    t_int = math.floor(t)
+    if not exact_int and math.isinf(float(threshold)):
+        return kind, (2 if threshold < 0 else 3), 0.0, 0, 0
+    if isinstance(threshold, (int, np.integer, np.bool_)):
+        t_int = int(threshold)
+    else:
+        t_int = math.floor(threshold)
     if t_int < lo:
         return kind, 2, 0.0, 0, 0
     if t_int >= hi:
@@ -138,7 +150,9 @@ def resolve_threads(threads: Any, n_items: int) -> int:
     if threads is None:
         wanted = available_cores()
     else:
-        wanted = int(operator.index(threads))
+        if not _is_integer(threads):
+            raise TypeError(f"threads must be a whole number or None, got {threads!r}")
+        wanted = int(threads)
         if wanted < 1:
             raise ValueError(f"threads must be at least 1, got {wanted}")
     return max(1, min(wanted, n_items))

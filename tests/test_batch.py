@@ -1,5 +1,8 @@
 """decode_many() and encode_many(): batches in threads, errors naming the item."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from reference import random_mask, ref_decode, ref_encode
@@ -108,3 +111,17 @@ def test_threads_give_identical_results_under_concurrency():
         assert all(pool.map(work, range(48)))
     np.testing.assert_array_equal(serial_dec, masks)
     assert [ref_decode(t, (33, 47)).sum() for t in texts[:3]] == [m.sum() for m in masks[:3]]
+
+
+def test_worker_threads_do_not_pile_up_across_thread_counts():
+    texts = ["1 2", "3 4"] * 40
+    for threads in range(2, 41):
+        rlecodec.decode_many(texts, (8, 8), threads=threads)
+        rlecodec.encode_many(np.zeros((len(texts), 4, 4), np.uint8), threads=threads)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        ours = [t for t in threading.enumerate() if t.name.startswith("rlecodec")]
+        if len(ours) <= 39:  # the largest pool asked for: 40 threads, the caller one of them
+            break
+        time.sleep(0.05)
+    assert len(ours) <= 39, f"{len(ours)} worker threads left behind"

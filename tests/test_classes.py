@@ -205,3 +205,11 @@ def test_label_maps_from_overlapping_rows_of_one_class_and_overlaps_between_clas
     with pytest.raises(rlecodec.RLEError, match="class 2 overlaps class 1"):
         rlecodec.decode_classes({1: "10 5 1 3", 2: "12 1"}, (8, 8), layout="labels",
                                 strict=False)
+
+
+def test_zero_length_runs_take_no_part_in_the_overlap_check():
+    labels = rlecodec.decode_classes({1: "1 5", 2: "3 0 7 2"}, (10, 1), layout="labels",
+                                     strict=False)
+    assert labels.ravel().tolist() == [1, 1, 1, 1, 1, 0, 2, 2, 0, 0]
+    with pytest.raises(rlecodec.RLEError, match="overlaps"):
+        rlecodec.decode_classes({1: "1 5", 2: "3 1"}, (10, 1), layout="labels", strict=False)
