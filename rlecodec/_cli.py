@@ -27,9 +27,9 @@ from ._classes import decode_classes, decode_instances, encode_classes
 from ._decode import decode
 from ._encode import encode
 from ._errors import RLEError
-from ._options import available_cores
+from ._options import available_cores, check_output_dtype, fill_pattern
 from ._runs import from_runs, to_runs
-from ._table import Row, TableError, group_by_image, read_columns, read_rows
+from ._table import Row, TableError, group_by_image, next_record, read_columns, read_rows
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
 
@@ -163,7 +163,11 @@ def run_decode(args: Any) -> int:
     bad: list[str] = []
 
     def work(group: list[Row]) -> str:
-        path = os.path.join(args.out, output_name(group[0].image))
+        image = group[0].image
+        if any(ord(c) < 32 or ord(c) == 127 for c in image):
+            raise RowError(f"{args.csv}:{group[0].line}: image id {image!r} has a control "
+                           "character, which no file name should hold")
+        path = os.path.join(args.out, output_name(image))
         if not args.overwrite and is_complete_npy(path):
             return "skipped"
         try:
@@ -327,13 +331,16 @@ def run_convert(args: Any) -> int:
     columns = read_columns(args.csv, hint)
     with open(args.csv, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
-        header = next(reader)
+        header = next_record(reader, args.csv) or []
         where = [name.strip() for name in header].index(columns.rle)
 
         def rows() -> Iterator[list[str]]:
-            for record in reader:
+            while (record := next_record(reader, args.csv)) is not None:
                 if not record:
                     continue
+                if len(record) != len(header):
+                    raise CommandError(f"{args.csv}:{reader.line_num}: {len(record)} fields, "
+                                       f"expected {len(header)} (nothing was written)")
                 text = record[where]
                 try:
                     if args.order == args.to_order:
@@ -426,8 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "decode":
             if args.workers < 1:
                 raise CommandError("--workers must be at least 1")
-            if args.value == int(args.value):
-                args.value = int(args.value)
+            args.value = checked_value(args.dtype, args.value)
             return run_decode(args)
         if args.command == "encode":
             return run_encode(args)
@@ -441,3 +447,25 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, TableError) as err:
         print(f"rlecodec: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the filesystem: a one-line cause, never a traceback
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"rlecodec: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rlecodec: interrupted", file=sys.stderr)
+        return 130
+
+
+def checked_value(dtype: str, value: float | int) -> int | float:
+    """``--value`` as the number to store (an int when it is whole), checked against
+    ``--dtype`` before any file is read."""
+    try:
+        dt = check_output_dtype(dtype)
+    except TypeError as err:
+        raise CommandError(f"--dtype {dtype}: {err}") from None
+    number: int | float = int(value) if float(value).is_integer() else value
+    try:
+        fill_pattern(dt, number)
+    except ValueError as err:
+        raise CommandError(f"--value {value:g}: {err}") from None
+    return number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,18 +84,41 @@ def read_columns(path: str, columns_hint: dict[str, str | None]) -> Columns:
     return _open(path, columns_hint)[0]
 
 
+# Masks of large images are long strings: the csv module's 128 KiB field limit is lifted
+# while a record is read, and put back after it (the limit is the whole process's).
+_FIELD_LIMIT = 2**31 - 1
+_field_limit_lock = threading.Lock()
+
+
+def next_record(reader: Any, path: str) -> list[str] | None:
+    """The next record of a ``csv.reader`` over ``path`` (None at the end); a malformed or
+    undecodable one is a TableError naming the line."""
+    with _field_limit_lock:
+        before = csv.field_size_limit(_FIELD_LIMIT)
+        try:
+            record: list[str] = next(reader)
+        except StopIteration:
+            return None
+        except csv.Error as err:
+            raise TableError(f"{path}:{reader.line_num}: {err}") from None
+        except UnicodeDecodeError:
+            # (Text is decoded a block at a time: the bad byte is somewhere after this line.)
+            after = f" (a bad byte after line {reader.line_num})" if reader.line_num else ""
+            raise TableError(f"{path} is not UTF-8 text{after}; save it as UTF-8") from None
+        finally:
+            csv.field_size_limit(before)
+    return record
+
+
 def read_rows(path: str, columns_hint: dict[str, str | None]) -> Iterator[Row]:
     """Stream the rows of ``path`` (the file stays open only while they are read)."""
     columns, fields, handle, reader = _open(path, columns_hint)
     index = {name: k for k, name in enumerate(fields)}
     with handle:
         while True:
-            try:
-                record = next(reader)
-            except StopIteration:
+            record = next_record(reader, path)
+            if record is None:
                 return
-            except csv.Error as err:
-                raise TableError(f"{path}:{reader.line_num}: {err}") from None
             line = reader.line_num
             if not record or all(not cell.strip() for cell in record):
                 continue
@@ -110,16 +134,13 @@ def _open(path: str, columns_hint: dict[str, str | None]) -> tuple[Columns, list
         handle = open(path, newline="", encoding="utf-8")
     except OSError as err:
         raise TableError(f"cannot open {path}: {err.strerror}") from None
-    # Masks of large images are long strings: lift the csv module's 128 KiB field limit.
-    csv.field_size_limit(2**31 - 1)
     reader = csv.reader(handle)
     try:
-        header = next(reader)
+        header = next_record(reader, path)
+        if header is None:
+            raise TableError(f"{path} is empty")
         fields = [name.strip() for name in header]
         columns = detect_columns(fields, **columns_hint)
-    except StopIteration:
-        handle.close()
-        raise TableError(f"{path} is empty") from None
     except BaseException:
         handle.close()
         raise

@@ -330,3 +330,62 @@ def test_convert_stops_at_a_bad_row_and_writes_nothing(tmp_path):
     assert proc.returncode == 2 and "in.csv:3" in proc.stderr
     assert not (tmp_path / "out.csv").exists()
     assert not list(tmp_path.glob(".out.csv.tmp-*"))
+
+
+def _one_line_error(proc, status=2):
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("rlecodec: "), proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("extra, says", [(["--value", "inf"], "--value inf"),
+                                         (["--value", "300"], "--value 300"),
+                                         (["--value", "300", "--skip-bad"], "--value 300"),
+                                         (["--dtype", "foo"], "--dtype foo"),
+                                         (["--dtype", "complex128"], "--dtype complex128")])
+def test_bad_values_and_dtypes_are_usage_errors(tmp_path, extra, says):
+    csv_path = write_csv(tmp_path / "t.csv", ["ImageId", "EncodedPixels"], [["a.jpg", "1 3"]])
+    proc = run("decode", csv_path, "--shape", "4x4", "--out", tmp_path / "out", *extra,
+               check=False)
+    assert says in _one_line_error(proc)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_ids_with_control_characters_are_bad_rows_not_file_names(tmp_path):
+    csv_path = write_csv(tmp_path / "t.csv", ["ImageId", "EncodedPixels"],
+                         [["a\0b.jpg", "1 3"], ["c\nd.jpg", "1 2"], ["e.jpg", "1 1"]])
+    proc = run("decode", csv_path, "--shape", "4x4", "--out", tmp_path / "out", check=False)
+    assert "control character" in _one_line_error(proc)
+    proc = run("decode", csv_path, "--shape", "4x4", "--out", tmp_path / "out", "--skip-bad",
+               check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["e.npy"]
+    assert np.array_equal(np.load(tmp_path / "out" / "e.npy"), ref_decode("1 1", (4, 4)))
+
+
+@pytest.mark.parametrize("command", ["decode", "check", "convert"])
+def test_a_csv_that_is_not_utf8_is_one_line(tmp_path, command):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"ImageId,EncodedPixels\na.jpg,1 3\nb\xff.jpg,1 2\n")
+    extra = {"decode": ["--out", tmp_path / "o"], "check": [],
+             "convert": ["--out", tmp_path / "c.csv", "--to-base", "0"]}[command]
+    proc = run(command, path, "--shape", "4x4", *extra, check=False)
+    assert "not UTF-8" in _one_line_error(proc)
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_convert_names_a_short_row_and_writes_nothing(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["ImageId", "EncodedPixels"],
+                     [["a.jpg", "1 3"], ["b.jpg"]])
+    proc = run("convert", path, "--shape", "4x4", "--out", tmp_path / "c.csv", "--to-base", "0",
+               check=False)
+    assert "t.csv:3: 1 fields, expected 2" in _one_line_error(proc)
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_out_naming_a_file_is_one_line(tmp_path):
+    path = write_csv(tmp_path / "t.csv", ["ImageId", "EncodedPixels"], [["a.jpg", "1 3"]])
+    proc = run("decode", path, "--shape", "4x4", "--out", path, check=False)
+    assert "t.csv" in _one_line_error(proc, status=1)
