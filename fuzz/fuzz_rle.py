@@ -1,12 +1,15 @@
 """Fuzz every parsing entry point of rlecodec with atheris (libFuzzer for Python):
-Kaggle text (decode, to_runs, from_runs, coco.from_kaggle) in every option, COCO compressed
-counts, and encode_classes on label maps and stacks made of the input bytes.
+Kaggle text (decode, decode_many, to_runs, from_runs, coco.from_kaggle) in every option,
+as bytes or as str with non-ASCII characters and lone surrogates, batches split at '|' with
+the bad item anywhere, COCO compressed counts as bytes and str, and encode_classes on label
+maps and stacks made of the input bytes.
 
     pip install atheris
     python fuzz/fuzz_rle.py -runs=200000 fuzz/corpus          # or -max_total_time=600
     python fuzz/make_corpus.py fuzz/corpus                    # (re)build the seed corpus
 
-An input is 3 option bytes (height, width, flags) followed by the run-length text.  Beyond
+An input is 3 option bytes (height, width, flags: order, base, relative, lenient, str,
+surrogates) followed by the run-length text.  Beyond
 "no crash", each input checks the contract: text that ``decode`` accepts round-trips
 through ``encode`` to the same mask and agrees with ``to_runs``; text it rejects raises
 ``RLEError`` and leaves ``out`` exactly as it was.
@@ -38,7 +41,12 @@ def options(data: bytes) -> tuple[tuple[int, int], dict[str, object], bool, byte
 
 def check_one(data: bytes) -> None:
     shape, opts, strict, raw = options(data)
-    text: str | bytes = raw.decode("latin-1") if data[2:3] and data[2] & 16 else raw
+    text: str | bytes = raw
+    if data[2:3] and data[2] & 16:
+        # Non-ASCII str: latin-1 characters, or (flag 32) lone surrogates where the bytes
+        # are not UTF-8, as files read with errors="surrogateescape" give them.
+        text = raw.decode("utf-8", "surrogateescape") if data[2] & 32 else raw.decode("latin-1")
+    check_batch(shape, text, opts, strict)
     out = np.full(shape, 7, np.uint8)
     try:
         rlecodec.decode(text, out=out, strict=strict, **opts)
@@ -72,17 +80,49 @@ def check_one(data: bytes) -> None:
                                   **_no_order(opts)) == canonical
 
 
+def check_batch(shape: tuple[int, int], text: str | bytes, opts: dict[str, object],
+                strict: bool) -> None:
+    """The input split at '|' into a batch: decode_many names the first item that fails on
+    its own, in one thread or two, and leaves out untouched; else it is each item's mask."""
+    items = text.split("|" if isinstance(text, str) else b"|")
+    singles, first_bad = [], None
+    for k, item in enumerate(items):
+        try:
+            singles.append(rlecodec.decode(item, shape, strict=strict, **opts))
+        except rlecodec.RLEError:
+            first_bad = k if first_bad is None else first_bad
+    for threads in (1, 2):
+        out = np.full((len(items), *shape), 7, np.uint8)
+        try:
+            rlecodec.decode_many(items, out=out, strict=strict, threads=threads, **opts)
+        except rlecodec.RLEError as err:
+            assert err.item == first_bad, "decode_many blames another item"
+            assert (out == 7).all(), "a rejected batch changed out"
+            continue
+        assert first_bad is None, "decode_many accepted a bad item"
+        assert all(np.array_equal(a, b) for a, b in zip(out, singles, strict=True))
+
+
 def check_coco(shape: tuple[int, int], raw: bytes) -> None:
     from rlecodec import coco
 
     out = np.full(shape, 7, np.uint8)
     obj = {"size": list(shape), "counts": raw}
+    # The same counts as a str (pycocotools' JSON form): the same answer, or for text that
+    # is not ASCII, an RLEError.
+    as_str = {"size": list(shape), "counts": raw.decode("utf-8", "surrogateescape")}
+    try:
+        from_str = coco.decode(as_str)
+    except rlecodec.RLEError:
+        from_str = None
     try:
         coco.decode(obj, out=out)
     except rlecodec.RLEError as err:
         assert (out == 7).all(), "a rejected COCO string changed out"
         assert err.reason, err
+        assert from_str is None, "COCO str counts accepted what the bytes reject"
         return
+    assert from_str is not None and np.array_equal(from_str, out), "COCO str counts differ"
     assert coco.area(obj) == int(out.sum())
     again = coco.decode(coco.encode(out))
     assert np.array_equal(again, out), "COCO decode/encode does not round-trip"
