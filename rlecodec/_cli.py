@@ -10,6 +10,7 @@ convert it to another variant, or write one from .npy masks.
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import itertools
 import os
@@ -122,20 +123,37 @@ def save_atomically(path: str, array: npt.NDArray[Any], sync: bool) -> None:
         np.save(handle, array)
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def is_complete_npy(path: str) -> bool:
     """Whether ``path`` is a whole .npy file: a valid header and exactly the bytes it
-    announces (what a power loss after an unsynced rename can break)."""
+    announces (what a power loss after an unsynced rename can break).
+
+    The header is read here from the format's definition (magic, version, header length,
+    a dict literal with ``descr``, ``fortran_order`` and ``shape``) rather than through
+    ``np.lib.format``, whose functions are untyped in some numpy releases.
+    """
     try:
         with open(path, "rb") as handle:
-            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                           (2, 0): np.lib.format.read_array_header_2_0}.get(
-                               np.lib.format.read_magic(handle))
-            if read_header is None:  # a newer format: redo it rather than guess
+            start = handle.read(len(NPY_MAGIC) + 2)
+            if len(start) < len(NPY_MAGIC) + 2 or not start.startswith(NPY_MAGIC):
                 return False
-            shape, _, dtype = read_header(handle)
-            expected = handle.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            major = start[-2]
+            if major not in (1, 2, 3):  # a newer format: redo it rather than guess
+                return False
+            width = 2 if major == 1 else 4
+            header_len = int.from_bytes(handle.read(width), "little")
+            header = ast.literal_eval(handle.read(header_len).decode("latin-1" if major < 3
+                                                                      else "utf-8"))
+            if not isinstance(header, dict) or not isinstance(header.get("shape"), tuple):
+                return False
+            items = 1
+            for dim in header["shape"]:
+                items *= int(dim)
+            expected = handle.tell() + items * np.dtype(header["descr"]).itemsize
             return os.fstat(handle.fileno()).st_size == expected
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return False
 
 

@@ -389,3 +389,22 @@ def test_out_naming_a_file_is_one_line(tmp_path):
     path = write_csv(tmp_path / "t.csv", ["ImageId", "EncodedPixels"], [["a.jpg", "1 3"]])
     proc = run("decode", path, "--shape", "4x4", "--out", path, check=False)
     assert "t.csv" in _one_line_error(proc, status=1)
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)])
+def test_npy_headers_of_every_version_are_read_and_truncation_is_seen(tmp_path, version):
+    from rlecodec._cli import is_complete_npy
+
+    array = np.arange(5 * 6 * 4, dtype=np.uint16).reshape(5, 6, 4)
+    path = tmp_path / "a.npy"
+    with open(path, "wb") as handle:
+        np.lib.format.write_array(handle, array, version=version)
+    assert is_complete_npy(str(path))
+    whole = path.read_bytes()
+    for cut in (1, len(whole) - 60, len(whole) - 1):
+        path.write_bytes(whole[:cut])
+        assert not is_complete_npy(str(path))
+    path.write_bytes(whole + b"\0")
+    assert not is_complete_npy(str(path))
+    path.write_bytes(b"\x93NUMPY\x01\x00\x10\x00{'shape': (2,}  \n")
+    assert not is_complete_npy(str(path))
