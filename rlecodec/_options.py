@@ -126,7 +126,7 @@ def foreground(dtype: np.dtype[Any], threshold: Any) -> Foreground:
     if isinstance(threshold, (int, np.integer, np.bool_)):
         t_int = int(threshold)
     else:
-        t_int = math.floor(threshold)
+        t_int = int(math.floor(threshold))
     if t_int < lo:
         return kind, 2, 0.0, 0, 0
     if t_int >= hi:

@@ -45,9 +45,9 @@ for k in "${!pythons[@]}"; do
     numpy_note="newest numpy"
     if [ "$k" -eq 0 ] && [ -n "$oldest_numpy" ]; then
         # The oldest Python gets the oldest numpy the project claims to support.
-        echo "numpy==${oldest_numpy%.*}.*" > "$logs/constraints.txt"
+        echo "numpy==${oldest_numpy}.*" > "$logs/constraints.txt"
         env+=(PIP_CONSTRAINT="$logs/constraints.txt")
-        numpy_note="numpy ${oldest_numpy%.*}.*"
+        numpy_note="numpy ${oldest_numpy}.*"
     fi
     # The release checks (sdist, wheels, workflows) do not depend on the Python: once.
     [ "$k" -gt 0 ] && env+=(RLECODEC_SKIP_DIST=1)
