@@ -1,5 +1,6 @@
 """Build the one C extension of rlecodec; everything else lives in pyproject.toml."""
 import os
+from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -15,7 +16,8 @@ extension = Extension(
     "rlecodec._codec",
     sources=["src/_codec.pyx"],
     include_dirs=["src"],
-    depends=["src/rle_scan.h", "src/rle_parse.h", "src/rle_coco.h"],
+    # The .pxi files _codec.pyx includes and the C headers: a change to any rebuilds it.
+    depends=sorted(str(p) for pattern in ("*.pxi", "*.h") for p in Path("src").glob(pattern)),
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 

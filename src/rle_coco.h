@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "rle_scan.h"
+#include "rle_base.h"
 
 #define RLE_COCO_MAX_CHARS 13 /* 64 bits and a sign, 5 bits per character */
 

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
-#include "rle_scan.h"
+#include "rle_bytes.h"
 
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86)) && !defined(__clang__)
 #define RLE_SSSE3_READER 1
@@ -42,6 +42,36 @@
 #define RLE_PLAIN_MAX_DIGITS 15 /* a plain number is read with at most two 8-byte loads */
 #define RLE_ASCII_ZEROS 0x3030303030303030ULL
 
+/* Bit k set iff p[k] is a space (0x20), for the 64 bytes at p; bit k of *other set iff
+   p[k] is neither a space nor an ASCII digit. */
+RLE_INLINE uint64_t rle_spaces64(const uint8_t *p, uint64_t *other) {
+#ifdef RLE_HAVE_SSE2
+    const __m128i space = _mm_set1_epi8(0x20), zero = _mm_set1_epi8('0');
+    const __m128i nine = _mm_set1_epi8(9);
+    uint64_t sp = 0, ok = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + 16 * k));
+        __m128i d = _mm_sub_epi8(x, zero);                      /* a digit: 0..9 unsigned */
+        __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d);
+        __m128i is_sp = _mm_cmpeq_epi8(x, space);
+        sp |= (uint64_t)(uint32_t)_mm_movemask_epi8(is_sp) << (16 * k);
+        ok |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_or_si128(digit, is_sp)) << (16 * k);
+    }
+    *other = ~ok;
+    return sp;
+#else
+    uint64_t sp = 0, bad = 0;
+    int k;
+    for (k = 0; k < 64; k++) {
+        sp |= (uint64_t)(p[k] == 0x20) << k;
+        bad |= (uint64_t)(p[k] != 0x20 && (uint8_t)(p[k] - '0') > 9) << k;
+    }
+    *other = bad;
+    return sp;
+#endif
+}
+
 /* 10 ** k for k < 8. */
 static const uint64_t rle_pow10[8] = {1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL,
                                       1000000ULL, 10000000ULL};
@@ -51,6 +81,16 @@ RLE_INLINE uint64_t rle_swar8(uint64_t x) {
     x = x * 10 + (x >> 8);
     return (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)))
             + (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+}
+
+/* How many ASCII digits begin the 8 bytes at p (0 to 8), with the bytes XOR '0' in *x (first
+   byte lowest): a byte that is not a digit gets its high bit flagged (a carry only leaks
+   upward from a byte that is flagged anyway, so the lowest flag is exact). */
+RLE_INLINE int rle_leading_digits8(const uint8_t *p, uint64_t *x) {
+    uint64_t w = rle_load64(p) ^ RLE_ASCII_ZEROS;
+    uint64_t flags = ((w + 0x7676767676767676ULL) | w) & 0x8080808080808080ULL;
+    *x = w;
+    return flags ? rle_ctz64(flags) >> 3 : 8;
 }
 
 /* The value of 1 to 15 ASCII digits at p (16 bytes there must be readable). */

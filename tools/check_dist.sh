@@ -36,9 +36,9 @@ echo "== twine and check-wheel-contents"
 "$tools/check-wheel-contents" "${wheel[0]}"
 
 echo "== what is inside"
-"$tools/python" - "${sdist[0]}" "${wheel[0]}" <<'PY'
-import sys, tarfile, zipfile
-sdist, wheel = sys.argv[1:]
+"$tools/python" - "${sdist[0]}" "${wheel[0]}" "$repo" <<'PY'
+import pathlib, sys, tarfile, zipfile
+sdist, wheel, repo = sys.argv[1:]
 names = zipfile.ZipFile(wheel).namelist()
 need = ["rlecodec/__init__.py", "rlecodec/_codec.pyi", "rlecodec/py.typed", "rlecodec/coco.py"]
 missing = [n for n in need if n not in names]
@@ -47,8 +47,10 @@ assert any(n.startswith("rlecodec/_codec.") and n.endswith((".so", ".pyd")) for 
 stray = [n for n in names if n.startswith(("src/", "tests/")) or n.endswith((".pyx", ".c"))]
 assert not stray, f"wheel carries {stray}"
 members = [m.split("/", 1)[1] for m in tarfile.open(sdist).getnames() if "/" in m]
-for n in ["src/_codec.pyx", "src/rle_scan.h", "src/rle_parse.h", "src/rle_coco.h",
-          "tests/test_decode.py", "LICENSE", "README.md", "fuzz/fuzz_rle.py",
+sources = sorted(f"src/{p.name}" for pattern in ("*.pyx", "*.pxi", "*.h")
+                 for p in pathlib.Path(repo, "src").glob(pattern))
+assert len(sources) > 10, sources
+for n in [*sources, "tests/test_decode.py", "LICENSE", "README.md", "fuzz/fuzz_rle.py",
           "examples/severstal_sample.csv"]:
     assert n in members, f"sdist lacks {n}"
 generated = [n for n in members if n.endswith((".c", ".so", ".pyd"))]

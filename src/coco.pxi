@@ -1,0 +1,321 @@
+# Every piece of COCO's run-length format: compressed counts read and written, counts turned
+# into runs and runs into counts (a whole mask or streamed while a text is parsed), and the
+# bindings that the facade's rlecodec.coco calls.  Kaggle text belongs in parse.pxi.
+
+cdef extern from "rle_coco.h" nogil:
+    enum:
+        RLE_COCO_MAX_CHARS
+    ctypedef struct RleCocoState:
+        int64_t runs
+        int64_t end
+        int64_t prev_gap
+        int64_t prev_length
+    int rle_coco_put(char *out, int64_t x)
+    char *rle_coco_runs(char *out, const int64_t *runs, Py_ssize_t n, RleCocoState *st)
+
+ctypedef struct CocoStream:
+    # A compressed COCO string written a batch of runs at a time (coco_stream_runs).
+    char *out
+    Py_ssize_t cap      # characters out can hold
+    Py_ssize_t p        # characters written
+    RleCocoState state  # runs written, where the last one ended, the counts before the next
+    bint failed         # out of memory
+
+
+cdef class CocoCounts:
+    """The counts of one COCO RLE as a decoding source: compressed ``bytes`` or a 1-D
+    int64 array (background, foreground, background, ... from pixel 0, column-major)."""
+    cdef readonly object data
+
+    def __cinit__(self, object data):
+        self.data = data
+
+cdef int coco_runs(const int64_t *counts, Py_ssize_t m, RunBuf *rb, int64_t total,
+                   ErrInfo *err) noexcept nogil:
+    """Foreground runs of COCO counts (empty ones dropped, touching ones joined); the
+    counts must be non-negative and add up to exactly ``total``."""
+    cdef Py_ssize_t i
+    cdef int64_t pos = 0, c
+    cdef RunBuf out
+    err.code = runbuf_reserve(rb, rb.n + m // 2 + 1)  # room for every foreground count
+    if err.code != OK:
+        return err.code
+    # Filled through a local copy: stores to the runs cannot alias its fields, so they stay
+    # in registers (through rb they were reloaded for every count).
+    out = rb[0]
+    for i in range(m):
+        c = counts[i]
+        if c < 0 or c > total - pos:  # no overflow: 0 <= pos <= total
+            err.code = E_NEGATIVE if c < 0 else E_SIZE
+            err.token = i
+            break
+        if i & 1 and c > 0:
+            runbuf_push_merged(&out, pos, c)  # cannot fail: the room is reserved
+        pos += c
+    rb[0] = out
+    if err.code == OK and pos != total:
+        err.code = E_SIZE
+        err.token = m - 1 if m > 0 else 0
+    if err.code != OK:
+        err.offset = err.token
+        err.length = 1
+    return err.code
+
+
+cdef int coco_parse(const Source *src, RunBuf *rb, int64_t total, ErrInfo *err) noexcept nogil:
+    """Runs of COCO counts: a compressed string (decoded here) or an array of counts,
+    copied first so that a caller's array changed meanwhile is read once."""
+    cdef int64_t *counts = <int64_t *> malloc(<size_t> (src.n + 1) * sizeof(int64_t))
+    cdef Py_ssize_t m = 0
+    if counts == NULL:
+        err.code = E_NOMEM
+        return E_NOMEM
+    if src.kind == SRC_COCO_COUNTS:
+        if src.n:
+            memcpy(counts, src.tokens, <size_t> src.n * sizeof(int64_t))
+        coco_runs(counts, src.n, rb, total, err)
+    elif coco_decode_counts(src.text, src.n, counts, &m, err) == OK:
+        coco_runs(counts, m, rb, total, err)
+    free(counts)
+    return err.code
+
+
+# ------------------------------------------------------------------------------ COCO counts
+# COCO's compressed RLE string (as pycocotools writes it): each count, minus the count two
+# before it from the fourth on (index 3), in 5-bit groups, low first; a group's 0x20 bit
+# says "more follow", the 0x10 bit of the last group is the sign; each is chr(48 + group).
+
+cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssize_t *count,
+                            ErrInfo *err) noexcept nogil:
+    # The error code is a local: stores to `out` could alias `err`'s fields, which would
+    # then be reloaded for every count.
+    cdef Py_ssize_t p = 0, m = 0, start
+    cdef int64_t x
+    cdef uint64_t ux
+    cdef int c, k, code = OK
+    cdef bint more
+    while p < n:
+        start = p
+        c = <int> s[p] - 48
+        if <unsigned int> c < 32:
+            # One character (no 0x20: nothing follows): 5 bits, 0x10 the sign.
+            x = c - ((c & 0x10) << 1)
+            p += 1
+        else:
+            ux = 0
+            k = 0
+            more = True
+            while more:
+                if p >= n:
+                    code = E_ODD  # truncated: the last count never ended
+                    break
+                c = <int> s[p] - 48
+                if c < 0 or c > 63:
+                    code = E_NOT_NUMBER
+                    break
+                if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
+                    code = E_OVERFLOW
+                    break
+                ux |= <uint64_t> (c & 0x1f) << (5 * k)
+                more = (c & 0x20) != 0
+                p += 1
+                k += 1
+                if not more and (c & 0x10) and 5 * k < 64:
+                    ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
+            x = <int64_t> ux
+        if code == OK and m > 2:
+            if x > 0 and out[m - 2] > INT64_MAX - x:  # out[m - 2] >= 0: only x > 0 overflows
+                code = E_OVERFLOW
+            else:
+                x += out[m - 2]
+        if code == OK and x < 0:
+            code = E_NEGATIVE
+        if code != OK:
+            # A bad character stops inside the count (it is part of what is reported).
+            err.length = (p if p < n else n) - start + 1
+            err.token = m
+            err.offset = start
+            break
+        out[m] = x
+        m += 1
+    err.code = code
+    count[0] = m
+    return code
+
+
+def coco_counts_from_string(const uint8_t[::1] text):
+    """The counts of a compressed COCO string, as an int64 array (KernelError if bad)."""
+    cdef Py_ssize_t n = text.shape[0], m = 0
+    cdef ErrInfo err
+    cdef int code
+    result = np.empty(n + 1, dtype=np.int64)
+    cdef int64_t[::1] view = result
+    with nogil:
+        code = coco_decode_counts(&text[0] if n else NULL, n, &view[0], &m, &err)
+    if code != OK:
+        raise_error(&err, None)
+    return result[:m]
+
+
+cdef Py_ssize_t counts_of_runs(const RunBuf *rb, int64_t total, int64_t *counts) noexcept nogil:
+    """COCO counts (background first, a trailing background only when not empty) of sorted
+    runs that neither overlap nor touch, in a mask of ``total`` pixels; returns how many
+    (at most ``2 * rb.n + 1``)."""
+    cdef Py_ssize_t r, m = 0
+    cdef int64_t end = 0
+    for r in range(rb.n):
+        counts[m] = rb.data[2 * r] - end
+        counts[m + 1] = rb.data[2 * r + 1]
+        end = rb.data[2 * r] + rb.data[2 * r + 1]
+        m += 2
+    if m == 0 or end < total:
+        counts[m] = total - end
+        m += 1
+    return m
+
+
+cdef void coco_stream_init(CocoStream *cs) noexcept nogil:
+    cs.out = NULL
+    cs.cap = 0
+    cs.p = 0
+    cs.state.runs = 0
+    cs.state.end = 0
+    cs.state.prev_gap = 0
+    cs.state.prev_length = 0
+    cs.failed = False
+
+
+cdef bint coco_stream_reserve(CocoStream *cs, Py_ssize_t runs) noexcept nogil:
+    """Room for the counts of ``runs`` more runs and the last count; False if out of
+    memory (the stream is then failed)."""
+    cdef Py_ssize_t cap = cs.p + (2 * runs + 1) * RLE_COCO_MAX_CHARS
+    cdef char *grown
+    if cs.failed or cap <= cs.cap:
+        return not cs.failed
+    cap = max(cap, 2 * cs.cap)
+    grown = <char *> realloc(cs.out, <size_t> cap)
+    if grown == NULL:
+        cs.failed = True
+        return False
+    cs.out = grown
+    cs.cap = cap
+    return True
+
+
+cdef void coco_stream_runs(CocoStream *cs, const int64_t *runs, Py_ssize_t n) noexcept nogil:
+    """Write the counts of ``n`` more runs (sorted, disjoint, not touching, after those
+    written so far), growing the string as needed."""
+    if coco_stream_reserve(cs, n):
+        cs.p = rle_coco_runs(cs.out + cs.p, runs, n, &cs.state) - cs.out
+
+
+cdef object coco_stream_finish(CocoStream *cs, int64_t total):
+    """The stream's string as bytes, with the last background count unless it is empty
+    (and the only count of an empty mask); frees the stream."""
+    try:
+        if cs.failed:
+            raise MemoryError()
+        if cs.state.runs == 0 or cs.state.end < total:
+            cs.p += rle_coco_put(cs.out + cs.p, total - cs.state.end - cs.state.prev_gap)
+        return PyBytes_FromStringAndSize(cs.out, cs.p)
+    finally:
+        free(cs.out)
+        cs.out = NULL
+
+
+cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed,
+                             CocoStream *cs):
+    """The COCO counts of sorted, disjoint, non-touching runs: an int64 array, or the
+    compressed ``bytes`` that ``cs`` (initialised; it may hold the runs before these, see
+    Builder.stream) makes of them; ``cs`` is finished and freed."""
+    cdef Py_ssize_t m = 2 * rb.n + 1
+    cdef int64_t[::1] view
+    if not compressed:
+        result = np.empty(m, dtype=np.int64)
+        view = result
+        with nogil:
+            m = counts_of_runs(rb, total, &view[0])
+        return result[:m]
+    with nogil:
+        coco_stream_runs(cs, rb.data, rb.n)
+    return coco_stream_finish(cs, total)
+
+
+def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
+    """COCO counts of an ``(N, 2)`` array of sorted, disjoint runs inside ``total`` pixels
+    (KernelError if not)."""
+    cdef RunBuf rb = RunBuf(NULL, 0, 0)
+    cdef CocoStream cs
+    cdef ErrInfo err
+    coco_stream_init(&cs)
+    try:
+        copy_checked_runs(runs, 0, &rb)
+        if rb.n and rb.data[2 * rb.n - 2] + rb.data[2 * rb.n - 1] > total:
+            err.code, err.token, err.offset, err.length = E_PAST_END, 2 * rb.n - 2, 0, 1
+            raise_error(&err, None)
+        return coco_from_runbuf(&rb, total, compressed, &cs)
+    finally:
+        runbuf_free(&rb)
+        free(cs.out)  # (already freed, and NULL, once finished)
+
+
+def kaggle_to_coco(object rle, int64_t total, int64_t base, bint relative, bint compressed):
+    """Kaggle text (column-major runs, checked strictly against a mask of ``total``
+    pixels) as COCO counts: compressed ``bytes``, or an int64 array.  The compressed string
+    is written while parsing, a chunk of runs at a time."""
+    cdef RunBuf rb
+    cdef CocoStream cs
+    coco_stream_init(&cs)
+    try:
+        parse_into(rle, &rb, base, total, relative, True, False, &cs if compressed else NULL)
+        return coco_from_runbuf(&rb, total, compressed, &cs)
+    finally:
+        runbuf_free(&rb)
+        free(cs.out)  # (already freed, and NULL, unless parsing failed)
+
+
+def coco_runs_from_counts(const int64_t[::1] counts, int64_t total):
+    """Foreground runs ``(N, 2)`` (0-based start, length) of COCO counts, empty runs dropped
+    and touching ones joined (KernelError unless non-negative and adding up to ``total``)."""
+    cdef RunBuf rb
+    cdef ErrInfo err
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    with nogil:
+        coco_runs(&counts[0] if counts.shape[0] else NULL, counts.shape[0], &rb, total, &err)
+    try:
+        if err.code != OK:
+            raise_error(&err, None)
+        return runbuf_to_array(&rb)
+    finally:
+        runbuf_free(&rb)
+
+
+# ------------------------------------------------------------------------------ test hooks
+cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out) noexcept nogil:
+    """Write the compressed string of ``m`` non-negative counts into ``out`` (room for
+    ``RLE_COCO_MAX_CHARS`` per count) and return its length; from the fourth on, each count is
+    written as its difference from the count two before."""
+    cdef Py_ssize_t i, p = 0
+    for i in range(m):
+        # (Both counts are >= 0: the difference cannot overflow.)
+        p += rle_coco_put(out + p, cnts[i] - cnts[i - 2] if i > 2 else cnts[i])
+    return p
+
+
+def _testing_coco_string_from_counts(const int64_t[::1] counts):
+    """A test hook, not for the facade: the compressed COCO string of any non-negative int64
+    counts, written by rle_coco_put (the one writer the COCO stream uses too).  Runs can
+    only make some counts; the tests reach every delta boundary through this."""
+    cdef Py_ssize_t m = counts.shape[0], size
+    cdef const int64_t *cnts = &counts[0] if m else NULL
+    cdef char *buf = <char *> malloc(<size_t> (m * RLE_COCO_MAX_CHARS + 2))
+    if buf == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            size = coco_encode_counts(cnts, m, buf)
+        return PyBytes_FromStringAndSize(buf, size)
+    finally:
+        free(buf)

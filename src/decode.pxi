@@ -1,0 +1,152 @@
+# The decoding bindings: where parsed runs go (Target), one source into an array (decode_one)
+# and a batch into a stack (DecodeBatch), with the GIL released around the kernels.  The
+# kernels themselves are parse.pxi's and write.pxi's.
+
+ctypedef struct Target:
+    # Where decoded runs go and how they are read: an (H, W) output, or (N, H, W) whose
+    # mask k starts k * s_item bytes in.
+    char *buf
+    Py_ssize_t s_item, s0, s1
+    int itemsize
+    int64_t h, w, base, total
+    bint order_f, relative, strict
+    uint64_t pattern
+    bint zeroed         # the output is known to be all zeros: only the runs need writing
+
+
+cdef void target_init(Target *t, const Py_buffer *view, int64_t h, int64_t w, bint order_f,
+                      int64_t base, bint relative, bint strict, uint64_t pattern,
+                      bint zeroed) noexcept:
+    t.buf = <char *> view.buf
+    t.itemsize = <int> view.itemsize
+    if view.ndim == 3:
+        t.s_item, t.s0, t.s1 = view.strides[0], view.strides[1], view.strides[2]
+    else:
+        t.s_item, t.s0, t.s1 = 0, view.strides[0], view.strides[1]
+    t.h, t.w, t.total, t.order_f = h, w, h * w, order_f
+    t.base, t.relative, t.strict, t.pattern, t.zeroed = base, relative, strict, pattern, zeroed
+
+
+cdef int target_write(const Target *t, Py_ssize_t slot, RunBuf *rb, ErrInfo *err) noexcept nogil:
+    """Write parsed runs into mask ``slot`` of the output, then free them."""
+    cdef Grid g
+    cdef int code = OK
+    if t.h != 0 and t.w != 0:
+        grid_init(&g, t.buf + slot * t.s_item, t.h, t.w, t.s0, t.s1, t.itemsize, t.order_f)
+        code = write_runs(rb, &g, t.pattern, not t.zeroed)
+    runbuf_free(rb)
+    err.code = code
+    return code
+
+
+def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64_t base,
+               bint relative, bint strict, uint64_t pattern, bint zeroed):
+    """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
+    source is malformed: parsing ends before writing starts), with the GIL released."""
+    cdef RunBuf rb = RunBuf(NULL, 0, 0)
+    cdef ErrInfo err
+    cdef Target t
+    cdef int code
+    cdef _Buffer buf = _Buffer(out, True)
+    check_out_view(&buf.view, h, w, False)
+    try:
+        parse_into(rle, &rb, base, h * w, relative, strict, False)
+        target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
+        with nogil:
+            code = target_write(&t, 0, &rb, &err)
+        if code != OK:
+            raise_error(&err, None)
+    finally:
+        runbuf_free(&rb)
+
+
+cdef class DecodeBatch:
+    """Parse N run-length inputs and write them into an ``(N, H, W)`` or ``(H, W)`` array.
+
+    ``process(i0, i1, parse, write)`` validates items without touching the output, writes
+    parsed ones, or does both item by item (into a fresh output).  It releases the GIL, so
+    disjoint item ranges can run in parallel threads.
+    """
+    cdef Source *sources
+    cdef RunBuf *runs
+    cdef ErrInfo *errors
+    cdef uint8_t *parsed    # item i's runs are parsed, checked and not yet written
+    cdef Py_ssize_t n
+    cdef list keep
+    cdef _Buffer out
+    cdef Target target
+    cdef const int64_t[::1] slots
+    cdef bint has_slots
+
+    def __cinit__(self, list items, object out, int64_t h, int64_t w, bint order_f,
+                  int64_t base, bint relative, bint strict, uint64_t pattern, bint zeroed,
+                  object slots=None):
+        """``zeroed``: ``out`` is known to be all zeros, so only the runs need writing.
+        ``slots``: item i goes to ``out[slots[i]]`` (several items to one slot make their
+        union, with ``zeroed``); by default to ``out[i]``."""
+        cdef Py_ssize_t i, nslots
+        check_base_arg(base)
+        # Every per-item field is valid (empty) before anything can raise: __dealloc__
+        # frees them all, whichever item failed.
+        self.n = len(items)
+        self.sources = <Source *> calloc(<size_t> self.n + 1, sizeof(Source))
+        self.runs = <RunBuf *> calloc(<size_t> self.n + 1, sizeof(RunBuf))
+        self.errors = <ErrInfo *> calloc(<size_t> self.n + 1, sizeof(ErrInfo))
+        self.parsed = <uint8_t *> calloc(<size_t> self.n + 1, sizeof(uint8_t))
+        if (self.sources == NULL or self.runs == NULL or self.errors == NULL
+                or self.parsed == NULL):
+            raise MemoryError()
+        self.out = _Buffer(out, True)
+        check_out_view(&self.out.view, h, w, True)
+        nslots = self.out.view.shape[0] if self.out.view.ndim == 3 else 1
+        self.has_slots = slots is not None
+        if self.has_slots:
+            self.slots = slots
+            if self.slots.shape[0] != self.n:
+                raise ValueError("one slot per item")
+            for i in range(self.n):
+                if not 0 <= self.slots[i] < nslots:
+                    raise ValueError("slot out of range")
+        elif self.out.view.ndim == 3 and self.n > nslots:
+            raise ValueError(f"{self.n} items but room for {nslots}")
+        self.keep = [items]
+        for i in range(self.n):
+            source_set(&self.sources[i], items[i], self.keep)
+        target_init(&self.target, &self.out.view, h, w, order_f, base, relative, strict,
+                    pattern, zeroed)
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.runs != NULL:
+            for i in range(self.n):
+                runbuf_free(&self.runs[i])
+        free(self.runs)
+        free(self.sources)
+        free(self.errors)
+        free(self.parsed)
+
+    def process(self, Py_ssize_t i0, Py_ssize_t i1, bint parse, bint write):
+        """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure.
+        Only items parsed without error are written, each once."""
+        cdef Py_ssize_t i
+        check_range(i0, i1, self.n)
+        with nogil:
+            for i in range(i0, i1):
+                if parse and not self.parsed[i] and self.errors[i].code == OK:
+                    if parse_source(&self.sources[i], &self.runs[i], self.target.base,
+                                    self.target.total, self.target.relative,
+                                    self.target.strict, False, NULL, &self.errors[i]) != OK:
+                        break
+                    self.parsed[i] = 1
+                if write and self.parsed[i]:
+                    self.parsed[i] = 0
+                    if target_write(&self.target, self.slots[i] if self.has_slots else i,
+                                    &self.runs[i], &self.errors[i]) != OK:
+                        break
+
+    def check(self, bint batch):
+        """Raise for the first failed item, if any."""
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            if self.errors[i].code != OK:
+                raise_error(&self.errors[i], i if batch else None)
