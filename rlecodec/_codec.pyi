@@ -1,4 +1,4 @@
-"""Type stubs for the compiled kernels (src/_codec.pyx)."""
+"""Type stubs for the compiled extension (src/_codec.pyx and the .pxi files it includes)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -9,6 +9,10 @@ from typing_extensions import Self, disjoint_base
 
 ERROR_NAMES: dict[int, str]
 PARSER: str
+FOREGROUND_NONZERO: int
+FOREGROUND_ABOVE: int
+FOREGROUND_ALL: int
+FOREGROUND_NONE: int
 
 class KernelError(Exception):
     reason: str

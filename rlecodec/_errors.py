@@ -16,9 +16,13 @@ class RLEError(ValueError):
     item : int or None
         Index of the failing input within a batch (``decode_many``), else ``None``.
     reason : str or None
-        A stable machine-readable code: ``"odd_token_count"``, ``"not_a_number"``,
-        ``"negative"``, ``"overflow"``, ``"below_base"``, ``"past_end"``,
-        ``"zero_length"``, ``"unsorted"`` or ``"overlap"``.
+        A stable machine-readable code.  Kaggle text and run arrays: ``"odd_token_count"``,
+        ``"not_a_number"``, ``"negative"``, ``"overflow"``, ``"below_base"``,
+        ``"past_end"``, ``"zero_length"``, ``"unsorted"``, ``"overlap"``.  COCO counts:
+        ``"truncated"`` (a compressed string that ends inside a count),
+        ``"not_a_number"``, ``"negative"``, ``"overflow"``, ``"size_mismatch"`` (the
+        counts do not add up to height x width).  Several masks of one image:
+        ``"overlap"`` (two classes share a pixel in a label map).
 
     Examples
     --------

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _codec
+
 INT64_MAX = 2**63 - 1
 
 
@@ -94,18 +96,20 @@ def fill_pattern(dtype: np.dtype[Any], value: Any) -> int:
 
 
 Foreground = tuple[str, int, float, int, int]
+NONZERO, ABOVE, ALL, NONE = (_codec.FOREGROUND_NONZERO, _codec.FOREGROUND_ABOVE,
+                             _codec.FOREGROUND_ALL, _codec.FOREGROUND_NONE)
 
 
 def foreground(dtype: np.dtype[Any], threshold: Any) -> Foreground:
-    """How the kernel tells foreground: ``(kind, mode, thr_float, thr_int, thr_uint)``.
-
-    Modes: 0 value != 0; 1 value > threshold; 2 every pixel; 3 no pixel.  Integer masks
+    """How the kernel tells foreground: ``(kind, mode, thr_float, thr_int, thr_uint)``, the
+    mode one of the kernel's ``FOREGROUND_*`` constants (value != 0, value > threshold, every
+    pixel, no pixel).  Integer masks
     compare with an exact integer threshold (a float would round 2**53 + 1); float masks
     in their own precision, as numpy's ``mask > threshold`` does.
     """
     kind = dtype.kind
     if threshold is None:
-        return kind, 0, 0.0, 0, 0
+        return kind, NONZERO, 0.0, 0, 0
     if isinstance(threshold, (str, bytes)) or not isinstance(
             threshold, (numbers.Real, np.bool_, np.integer, np.floating)):
         raise TypeError(f"threshold must be a real number, got {threshold!r}")
@@ -114,7 +118,7 @@ def foreground(dtype: np.dtype[Any], threshold: Any) -> Foreground:
         raise ValueError("threshold must not be NaN")
     if kind == "f":
         with np.errstate(over="ignore"):
-            return kind, 1, float(np.asarray(float(threshold)).astype(dtype)), 0, 0
+            return kind, ABOVE, float(np.asarray(float(threshold)).astype(dtype)), 0, 0
     # Integers (and bools as 0/1): x > t  <=>  x > floor(t).
     if kind == "b":
         lo, hi = 0, 1
@@ -122,18 +126,18 @@ def foreground(dtype: np.dtype[Any], threshold: Any) -> Foreground:
         info = np.iinfo(dtype)
         lo, hi = int(info.min), int(info.max)
     if not exact_int and math.isinf(float(threshold)):
-        return kind, (2 if threshold < 0 else 3), 0.0, 0, 0
+        return kind, (ALL if threshold < 0 else NONE), 0.0, 0, 0
     if isinstance(threshold, (int, np.integer, np.bool_)):
         t_int = int(threshold)
     else:
         t_int = int(math.floor(threshold))
     if t_int < lo:
-        return kind, 2, 0.0, 0, 0
+        return kind, ALL, 0.0, 0, 0
     if t_int >= hi:
-        return kind, 3, 0.0, 0, 0
+        return kind, NONE, 0.0, 0, 0
     if kind == "i":
-        return kind, 1, 0.0, t_int, 0
-    return kind, 1, 0.0, 0, t_int
+        return kind, ABOVE, 0.0, t_int, 0
+    return kind, ABOVE, 0.0, 0, t_int
 
 
 def available_cores() -> int:

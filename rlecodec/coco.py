@@ -37,7 +37,7 @@ from ._runs import from_runs
 __all__ = ["area", "decode", "encode", "from_kaggle", "to_bbox", "to_kaggle"]
 
 _STRING_ERRORS = {
-    "odd_token_count": ("truncated", "the string ends inside count {token}"),
+    "truncated": ("truncated", "the string ends inside count {token}"),
     "not_a_number": ("not_a_number", "count {token} has a character outside '0'..'o'"),
     "negative": ("negative", "count {token} is negative"),
     "overflow": ("overflow", "count {token} does not fit in 64 bits"),

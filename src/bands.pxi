@@ -15,7 +15,7 @@ cdef class _Bands:
         self.nbands = nbands
         self.codes = <int *> calloc(<size_t> nbands + 1, sizeof(int))
         if self.codes == NULL:
-            raise MemoryError()
+            raise_nomem()
         return 0
 
     def __dealloc__(self):
@@ -37,7 +37,7 @@ cdef class _Bands:
         cdef Py_ssize_t k
         for k in range(self.nbands):
             if self.codes[k] != OK:
-                raise MemoryError("rlecodec: out of memory")
+                raise_nomem()
 
     cdef (int64_t, int64_t) lines(self, int64_t n, Py_ssize_t k) noexcept nogil:
         """Band k's share [a, b) of n lines."""
@@ -121,15 +121,13 @@ cdef class BandWrite(_Bands):
         if self.inner:
             # Every run may have parts in these lines: copied out, numbered in the band.
             a, b = self.lines(self.g.L, k)
-            runs.data = NULL
-            runs.n = 0
-            runs.cap = 0
+            runbuf_init(&runs)
             part.ptr = self.g.ptr + a * self.g.s_in
             part.L = b - a
             if b > a:
                 code = band_runs(&self.rb, self.g.L, a, b, &runs)
                 if code == OK:
-                    code = write_runs(&runs, &part, self.pattern, False)
+                    code = write_runs(&runs, &part, self.pattern, True)
             runbuf_free(&runs)
             return code
         # Outer lines [a, b): pixels [a * L, b * L), the runs between, its two ends cut.
@@ -139,7 +137,7 @@ cdef class BandWrite(_Bands):
         if hi - lo > 2:
             runs.data = self.rb.data + 2 * (lo + 1)
             runs.n = hi - lo - 2
-            code = write_runs(&runs, &part, self.pattern, False)
+            code = write_runs(&runs, &part, self.pattern, True)
         # The first run and the last (one run if they are the same), cut to the band.
         runs.data = edges
         runs.n = 0
@@ -151,7 +149,7 @@ cdef class BandWrite(_Bands):
             runs.n = 2
         part = self.g  # (write_runs folds the grid it is given)
         if code == OK and runs.n:
-            code = write_runs(&runs, &part, self.pattern, False)
+            code = write_runs(&runs, &part, self.pattern, True)
         return code
 
 
@@ -175,7 +173,7 @@ cdef class BandScan(_Bands):
         mask_setup(&self.buf.view, foreground, order_f, &self.g, &self.fg)
         self.bands = <RunBuf *> calloc(<size_t> nbands + 1, sizeof(RunBuf))
         if self.bands == NULL:
-            raise MemoryError()
+            raise_nomem()
         if self.g.L == 0 or self.g.M == 0:
             return
         self.across = grid_layout(&self.g) == LAYOUT_ACROSS
@@ -215,9 +213,8 @@ cdef class BandScan(_Bands):
         cdef int code = OK
         check_base_arg(base)
         self.check()
-        along.data = rb.data = NULL
-        along.n = rb.n = 0
-        along.cap = rb.cap = 0
+        runbuf_init(&along)
+        runbuf_init(&rb)
         try:
             with nogil:
                 for k in range(self.nbands):
@@ -229,7 +226,7 @@ cdef class BandScan(_Bands):
                 if code == OK and self.across:
                     code = runs_across(&along, &self.g, &rb)
             if code != OK:
-                raise MemoryError("rlecodec: out of memory while encoding")
+                raise_nomem()
             return runs_to_str(&rb if self.across else &along, base, relative)
         finally:
             runbuf_free(&along)

@@ -107,7 +107,7 @@ cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssi
             more = True
             while more:
                 if p >= n:
-                    code = E_ODD  # truncated: the last count never ended
+                    code = E_TRUNCATED  # the last count never ended
                     break
                 c = <int> s[p] - 48
                 if c < 0 or c > 63:
@@ -214,7 +214,7 @@ cdef object coco_stream_finish(CocoStream *cs, int64_t total):
     (and the only count of an empty mask); frees the stream."""
     try:
         if cs.failed:
-            raise MemoryError()
+            raise_nomem()
         if cs.state.runs == 0 or cs.state.end < total:
             cs.p += rle_coco_put(cs.out + cs.p, total - cs.state.end - cs.state.prev_gap)
         return PyBytes_FromStringAndSize(cs.out, cs.p)
@@ -244,7 +244,7 @@ cdef object coco_from_runbuf(const RunBuf *rb, int64_t total, bint compressed,
 def coco_from_runs(const int64_t[:, ::1] runs, int64_t total, bint compressed):
     """COCO counts of an ``(N, 2)`` array of sorted, disjoint runs inside ``total`` pixels
     (KernelError if not)."""
-    cdef RunBuf rb = RunBuf(NULL, 0, 0)
+    cdef RunBuf rb = runbuf_empty()
     cdef CocoStream cs
     cdef ErrInfo err
     coco_stream_init(&cs)
@@ -279,9 +279,7 @@ def coco_runs_from_counts(const int64_t[::1] counts, int64_t total):
     and touching ones joined (KernelError unless non-negative and adding up to ``total``)."""
     cdef RunBuf rb
     cdef ErrInfo err
-    rb.data = NULL
-    rb.n = 0
-    rb.cap = 0
+    runbuf_init(&rb)
     with nogil:
         coco_runs(&counts[0] if counts.shape[0] else NULL, counts.shape[0], &rb, total, &err)
     try:
@@ -312,7 +310,7 @@ def _testing_coco_string_from_counts(const int64_t[::1] counts):
     cdef const int64_t *cnts = &counts[0] if m else NULL
     cdef char *buf = <char *> malloc(<size_t> (m * RLE_COCO_MAX_CHARS + 2))
     if buf == NULL:
-        raise MemoryError()
+        raise_nomem()
     try:
         with nogil:
             size = coco_encode_counts(cnts, m, buf)

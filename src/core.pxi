@@ -38,6 +38,7 @@ cdef enum:
     E_SIZE = 11          # COCO counts that do not add up to h * w
     # Internal, never raised: a sweep's segments outgrew the room it was given.
     E_MANY_SEGMENTS = 12
+    E_TRUNCATED = 13     # a compressed COCO string that ends inside a count
 
 ERROR_NAMES = {
     E_NOMEM: "out_of_memory",
@@ -51,6 +52,7 @@ ERROR_NAMES = {
     E_UNSORTED: "unsorted",
     E_OVERLAP: "overlap",
     E_SIZE: "size_mismatch",
+    E_TRUNCATED: "truncated",
 }
 
 
@@ -77,9 +79,14 @@ ctypedef struct ErrInfo:
     int64_t length     # byte length of the token (or of the whole run)
 
 
+cdef int raise_nomem() except -1:
+    """The one MemoryError of the extension (its kernels report E_NOMEM)."""
+    raise MemoryError("rlecodec: out of memory")
+
+
 cdef void raise_error(const ErrInfo *err, object item) except *:
     if err.code == E_NOMEM:
-        raise MemoryError("rlecodec: out of memory")
+        raise_nomem()
     raise KernelError(ERROR_NAMES[err.code], err.token, err.offset, err.length, item)
 
 
@@ -117,6 +124,19 @@ ctypedef struct RunBuf:
     Py_ssize_t cap     # runs that fit without growing
 
 
+cdef inline RunBuf runbuf_empty() noexcept nogil:
+    """A buffer with no runs and no memory: what every RunBuf starts as."""
+    cdef RunBuf rb
+    rb.data = NULL
+    rb.n = 0
+    rb.cap = 0
+    return rb
+
+
+cdef inline void runbuf_init(RunBuf *rb) noexcept nogil:
+    rb[0] = runbuf_empty()
+
+
 cdef int runbuf_reserve(RunBuf *rb, Py_ssize_t need) noexcept nogil:
     cdef Py_ssize_t cap = rb.cap if rb.cap > 0 else 64
     cdef int64_t *grown
@@ -151,9 +171,7 @@ cdef inline int runbuf_push_merged(RunBuf *rb, int64_t start, int64_t length) no
 
 cdef void runbuf_free(RunBuf *rb) noexcept nogil:
     free(rb.data)
-    rb.data = NULL
-    rb.n = 0
-    rb.cap = 0
+    runbuf_init(rb)
 
 
 cdef object runbuf_to_array(const RunBuf *rb):

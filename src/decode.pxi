@@ -33,7 +33,7 @@ cdef int target_write(const Target *t, Py_ssize_t slot, RunBuf *rb, ErrInfo *err
     cdef int code = OK
     if t.h != 0 and t.w != 0:
         grid_init(&g, t.buf + slot * t.s_item, t.h, t.w, t.s0, t.s1, t.itemsize, t.order_f)
-        code = write_runs(rb, &g, t.pattern, not t.zeroed)
+        code = write_runs(rb, &g, t.pattern, t.zeroed)
     runbuf_free(rb)
     err.code = code
     return code
@@ -43,7 +43,7 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
                bint relative, bint strict, uint64_t pattern, bint zeroed):
     """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
     source is malformed: parsing ends before writing starts), with the GIL released."""
-    cdef RunBuf rb = RunBuf(NULL, 0, 0)
+    cdef RunBuf rb = runbuf_empty()
     cdef ErrInfo err
     cdef Target t
     cdef int code
@@ -95,7 +95,7 @@ cdef class DecodeBatch:
         self.parsed = <uint8_t *> calloc(<size_t> self.n + 1, sizeof(uint8_t))
         if (self.sources == NULL or self.runs == NULL or self.errors == NULL
                 or self.parsed == NULL):
-            raise MemoryError()
+            raise_nomem()
         self.out = _Buffer(out, True)
         check_out_view(&self.out.view, h, w, True)
         nslots = self.out.view.shape[0] if self.out.view.ndim == 3 else 1

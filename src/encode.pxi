@@ -34,9 +34,7 @@ def encode_one(object mask, tuple foreground, bint order_f, int64_t base, bint r
     cdef Foreground fg
     cdef RunBuf rb
     cdef int code
-    rb.data = NULL
-    rb.n = 0
-    rb.cap = 0
+    runbuf_init(&rb)
     check_base_arg(base)
     PyObject_GetBuffer(mask, &view, PyBUF_RECORDS_RO)
     try:
@@ -44,7 +42,7 @@ def encode_one(object mask, tuple foreground, bint order_f, int64_t base, bint r
         with nogil:
             code = mask_scan(&g, &fg, &rb)
         if code != OK:
-            raise MemoryError("rlecodec: out of memory while encoding")
+            raise_nomem()
         return runs_to_str(&rb, base, relative)
     finally:
         runbuf_free(&rb)
@@ -87,13 +85,11 @@ cdef class EncodeBatch:
         self.codes = <int *> malloc(<size_t> (self.n + 1) * sizeof(int))
         if (self.grids == NULL or self.fgs == NULL or self.runs == NULL or self.texts == NULL
                 or self.sizes == NULL or self.codes == NULL):
-            raise MemoryError()
+            raise_nomem()
         self.order_f, self.base, self.relative = order_f, base, relative
         self.keep_runs = keep_runs
         for i in range(self.n):
-            self.runs[i].data = NULL
-            self.runs[i].n = 0
-            self.runs[i].cap = 0
+            runbuf_init(&self.runs[i])
             self.texts[i] = NULL
             self.sizes[i] = 0
             self.codes[i] = OK
@@ -143,7 +139,7 @@ cdef class EncodeBatch:
         """Item i's runs as an ``(N, 2)`` int64 array (0-based starts, lengths)."""
         check_range(i, i + 1, self.n)
         if self.codes[i] != OK:
-            raise MemoryError("rlecodec: out of memory while encoding")
+            raise_nomem()
         try:
             return runbuf_to_array(&self.runs[i])
         finally:
@@ -153,7 +149,7 @@ cdef class EncodeBatch:
         cdef object text
         check_range(i, i + 1, self.n)
         if self.codes[i] != OK or self.texts[i] == NULL:
-            raise MemoryError("rlecodec: out of memory while encoding")
+            raise_nomem()
         text = PyUnicode_New(self.sizes[i], 127)
         memcpy(PyUnicode_DATA(text), self.texts[i], <size_t> self.sizes[i])
         free(self.texts[i])

@@ -125,13 +125,13 @@ cdef object runs_to_str(const RunBuf *rb, int64_t base, bint relative):
     cdef char *buf
     cdef PyObject *text = PyUnicode_New_raw(formatted_bound(rb, base), 127)
     if text == NULL:
-        raise MemoryError("rlecodec: out of memory while encoding")
+        raise_nomem()
     buf = <char *> PyUnicode_DATA_raw(text)
     with nogil:  # (nobody else can see the string yet)
         size = format_runs(rb, base, relative, buf)
     if PyUnicode_Resize(&text, size) != 0:
         Py_DECREF(text)
-        raise MemoryError("rlecodec: out of memory while encoding")
+        raise_nomem()
     result = <object> text
     Py_DECREF(text)
     return result
@@ -150,7 +150,7 @@ cdef int copy_checked_runs(const int64_t[:, ::1] runs, int64_t base, RunBuf *rb)
     if n == 0:
         return 0
     if runbuf_reserve(rb, n) != OK:
-        raise MemoryError("rlecodec: out of memory")
+        raise_nomem()
     with nogil:
         memcpy(rb.data, &runs[0, 0], <size_t> n * 2 * sizeof(int64_t))
         rb.n = n
@@ -162,7 +162,7 @@ cdef int copy_checked_runs(const int64_t[:, ::1] runs, int64_t base, RunBuf *rb)
 
 def from_runs(const int64_t[:, ::1] runs, int64_t base, bint relative):
     """Format an ``(N, 2)`` int64 array of 0-based starts and lengths as text."""
-    cdef RunBuf rb = RunBuf(NULL, 0, 0)
+    cdef RunBuf rb = runbuf_empty()
     try:
         copy_checked_runs(runs, base, &rb)
         return runs_to_str(&rb, base, relative)

@@ -218,9 +218,7 @@ def label_segments(object view, bint binary):
     cdef int code
     if buf.view.ndim != 3 or buf.view.itemsize not in (1, 2, 4, 8):
         raise ValueError("expected a 3-D buffer of 1, 2, 4 or 8-byte items")
-    rb.data = NULL
-    rb.n = 0
-    rb.cap = 0
+    runbuf_init(&rb)
     ls.itemsize = <int> buf.view.itemsize
     ls.binary = binary
     ls.out = &rb
@@ -230,7 +228,7 @@ def label_segments(object view, bint binary):
                                    buf.view.strides[1], buf.view.strides[2])
     try:
         if code != OK:
-            raise MemoryError("rlecodec: out of memory while encoding")
+            raise_nomem()
         return runbuf_to_array(&rb).reshape(-1, 4)
     finally:
         runbuf_free(&rb)

@@ -469,9 +469,7 @@ cdef int parse_into(object rle, RunBuf *rb, int64_t base, int64_t total, bint re
     cdef ErrInfo err
     cdef list keep = []
     cdef int code
-    rb.data = NULL
-    rb.n = 0
-    rb.cap = 0
+    runbuf_init(rb)
     check_base_arg(base)
     memset(&err, 0, sizeof(err))  # (an out-of-memory failure sets only the code)
     source_set(&src, rle, keep)

@@ -15,6 +15,12 @@ cdef enum:
     FG_ALL = 2         # the threshold is below every value of the dtype
     FG_NONE = 3        # the threshold is at or above every value of the dtype
 
+# The same modes as module constants, for the facade that chooses them (rlecodec._options).
+FOREGROUND_NONZERO = FG_NONZERO
+FOREGROUND_ABOVE = FG_ABOVE
+FOREGROUND_ALL = FG_ALL
+FOREGROUND_NONE = FG_NONE
+
 ctypedef struct Foreground:
     int mode           # FG_NONZERO or FG_ABOVE
     char kind          # numpy kind of the mask: 'b' bool, 'u', 'i', 'f'
@@ -200,9 +206,7 @@ cdef int scan_flat_chunked(const Grid *g, const Foreground *fg, RunBuf *rb) noex
     cdef int64_t total = g.L * g.M, chunk = 65536, done = 0, k
     cdef RunBuf piece
     cdef int code = OK
-    piece.data = NULL
-    piece.n = 0
-    piece.cap = 0
+    runbuf_init(&piece)
     part = g[0]
     while done < total and code == OK:
         part.ptr = g.ptr + done * g.s_in
@@ -306,9 +310,7 @@ cdef bint mostly_short_runs(const Grid *g, const Foreground *fg) noexcept nogil:
     band.ptr = t.ptr + (step // 2) * t.s_out
     band.s_out = t.s_out * step
     band.M = lines
-    sample.data = NULL
-    sample.n = 0
-    sample.cap = 0
+    runbuf_init(&sample)
     if scan_along(&band, fg, &sample, grid_layout(&band)) == OK:
         short = sample.n * SCATTER_MEAN_RUN > lines * g.M
     runbuf_free(&sample)
@@ -322,9 +324,7 @@ cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) 
     cdef RunBuf along
     cdef int code
     memory_order(g, &t)
-    along.data = NULL
-    along.n = 0
-    along.cap = 0
+    runbuf_init(&along)
     code = scan_along(&t, fg, &along, grid_layout(&t))
     if code == OK:
         code = runs_across(&along, g, rb)

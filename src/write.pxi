@@ -228,9 +228,7 @@ cdef int transpose_sorted(const RunBuf *rb, const Grid *g, int64_t nlines,
     over ``max_segments``."""
     cdef int64_t k, line
     cdef int code
-    out.segs.data = NULL
-    out.segs.n = 0
-    out.segs.cap = 0
+    runbuf_init(&out.segs)
     out.order = NULL
     out.ends = NULL
     code = sweep_runs(rb, g, 0, &out.segs, 2 * max_segments)
@@ -342,7 +340,7 @@ cdef inline void fill_line(const Grid *g, char *line, int64_t o0, int64_t o1,
 
 
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
-                      bint zeros) noexcept nogil:
+                      bint zeroed) noexcept nogil:
     """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
     go straight out.  Otherwise they are sorted by memory line and each line is written
     front to back, gaps and segments alike (or, when its segments are short, zeroed whole
@@ -352,7 +350,7 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     cdef const int64_t *seg
     cdef char *line
     cdef int code
-    if not zeros:
+    if zeroed:
         return sweep_runs(rb, g, pattern, NULL, 0)
     if g.L * g.M * g.itemsize <= ZERO_FIRST_BYTES:
         # Small enough to stay in cache: zero it all, then fill the segments as the sweep
@@ -507,9 +505,10 @@ cdef enum:
     SCATTER_MEAN_RUN = 8
 
 
-cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeros) noexcept nogil:
-    """Set the pixels of sorted, disjoint runs to ``pattern``.  With ``zeros`` every other
-    pixel is set to 0 in the same pass; without, the output must already be zero."""
+cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeroed) noexcept nogil:
+    """Set the pixels of sorted, disjoint runs to ``pattern``.  ``zeroed``: the output is
+    already all zeros, so only the runs are written; otherwise every other pixel is set to
+    0 in the same pass."""
     cdef Py_ssize_t r
     cdef int64_t s, e, area = 0, done = 0
     cdef Cursor cur
@@ -520,21 +519,21 @@ cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeros) noe
         for r in range(rb.n):
             area += rb.data[2 * r + 1]
         if area >= SCATTER_MEAN_RUN * rb.n:
-            return write_across(rb, g, pattern, zeros)
+            return write_across(rb, g, pattern, zeroed)
         # Short runs (noise): through bit matrices for bytes, else pixel by pixel.
-        if zeros and g.itemsize == 1 and g.s_out == 1 and g.L <= BITS_MAX_LINE:
+        if not zeroed and g.itemsize == 1 and g.s_out == 1 and g.L <= BITS_MAX_LINE:
             return write_across_bits(rb, g, <uint8_t> pattern)
-        if zeros:
+        if not zeroed:
             zero_grid(g)
-            zeros = False
+            zeroed = True
         layout = LAYOUT_ALONG
     for r in range(rb.n):
         s = rb.data[2 * r]
         e = s + rb.data[2 * r + 1]
-        if zeros:
+        if not zeroed:
             fill_pixels(g, done, s, 0, layout, &cur)
         fill_pixels(g, s, e, pattern, layout, &cur)
         done = e
-    if zeros:
+    if not zeroed:
         fill_pixels(g, done, g.L * g.M, 0, layout, &cur)
     return OK
