@@ -9,9 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._decode import _decode_into
+from ._decode import DecodeOptions, decode_options, decode_sources
 from ._encode import encode
-from ._errors import RLEError, describe
+from ._errors import KernelError, RLEError, describe
 from ._inputs import as_source, native_integers
 from ._options import check_base, check_order
 
@@ -50,35 +50,35 @@ def _class_rows(keys: list[Any], items: list[Any]) -> tuple[list[Any], list[int]
 
 
 def _write_rows(sources: list[Any], slots: list[int], names: list[str], out: npt.NDArray[Any],
-                shape: tuple[int, int], value: Any, opts: dict[str, Any]) -> None:
+                shape: tuple[int, int], opts: DecodeOptions) -> None:
     """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first;
     errors name the class and row."""
-    def explain(err: Any, item: int | None) -> RLEError:
-        row = item or 0
-        error = describe(err, sources[row], base=check_base(opts["base"]), shape=shape)
+    def explain(err: KernelError) -> RLEError:
+        row = err.item or 0
+        error = describe(err, sources[row], base=opts.base, shape=shape)
         return RLEError(f"{names[row]}: {error}", token=error.token, reason=error.reason)
 
-    _decode_into(sources, shape, out, threads=1, batch=True, slots=np.array(slots, np.int64),
-                 out_is_zero=True, dtype=out.dtype, value=value, explain=explain, **opts)
+    decode_sources(sources, shape, out, opts, batch=True, threads=1,
+                   slots=np.array(slots, np.int64), zeroed=True, explain=explain)
 
 
 def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
-                    dtype: npt.DTypeLike, value: Any, opts: dict[str, Any]) -> npt.NDArray[Any]:
+                    opts: DecodeOptions) -> npt.NDArray[Any]:
     """Every row of every class written into one zeroed ``(H, W, C)`` stack in one batch:
     only the runs are written, a class's rows are OR-ed, and nothing is written unless
     every row is valid."""
-    stack = np.zeros((*shape, len(keys)), np.dtype(dtype))
+    stack = np.zeros((*shape, len(keys)), opts.dtype)
     sources, slots, names = _class_rows(keys, items)
-    _write_rows(sources, slots, names, stack.transpose(2, 0, 1), shape, value, opts)
+    _write_rows(sources, slots, names, stack.transpose(2, 0, 1), shape, opts)
     return stack
 
 
 def _first_overlap(sources: list[Any], slots: list[int],
-                   opts: dict[str, Any]) -> tuple[int, int] | None:
+                   opts: DecodeOptions) -> tuple[int, int] | None:
     """The first two classes whose runs share a pixel, found in run space (no mask): each
     class's rows merged, then all runs sorted by start; an overlap, if any, shows between
     neighbours."""
-    base, relative = check_base(opts["base"]), bool(opts["relative"])
+    base, relative = opts.base, opts.relative
     starts, ends, owners = [], [], []
     for k in sorted(set(slots)):
         runs = np.concatenate([_codec.to_runs(src, base, relative, False)
@@ -104,18 +104,19 @@ def _first_overlap(sources: list[Any], slots: list[int],
     return int(owner[i]), int(owner[i + 1])
 
 
-def _label_map(keys: list[Any], items: list[Any], shape: tuple[int, int], dtype: npt.DTypeLike,
-               last_wins: bool, opts: dict[str, Any]) -> npt.NDArray[Any]:
+def _label_map(keys: list[Any], items: list[Any], shape: tuple[int, int], last_wins: bool,
+               options: dict[str, Any]) -> npt.NDArray[Any]:
     """Class ids in an ``(H, W)`` map, class by class (a later class overwrites with
     ``last_wins``, else overlapping classes are an error, found in run space)."""
     ids = [int(k) if isinstance(k, (int, np.integer)) else n + 1 for n, k in enumerate(keys)]
     sources, slots, names = _class_rows(keys, items)
-    labels = np.zeros(shape, np.dtype(dtype))
+    opts = decode_options(value=0, **options)
+    labels = np.zeros(shape, opts.dtype)
     for k, label in enumerate(ids):
         mine = [i for i, slot in enumerate(slots) if slot == k]
         if mine:
             _write_rows([sources[i] for i in mine], [0] * len(mine), [names[i] for i in mine],
-                        labels[None], shape, label, opts)
+                        labels[None], shape, decode_options(value=label, **options))
     if not last_wins and sources:
         pair = _first_overlap(sources, slots, opts)
         if pair is not None:
@@ -163,12 +164,13 @@ def decode_classes(
     """
     h, w = shape
     keys, items = _class_items(rles, classes)
-    opts: dict[str, Any] = dict(order=order, base=base, relative=relative, strict=strict)
+    options: dict[str, Any] = dict(order=order, base=base, relative=relative, strict=strict,
+                                   dtype=dtype)
     if layout == "channels":
-        return _stack_channels(keys, items, (h, w), dtype, value, opts)
+        return _stack_channels(keys, items, (h, w), decode_options(value=value, **options))
     if layout != "labels":
         raise ValueError(f"layout must be 'channels' or 'labels', got {layout!r}")
-    return _label_map(keys, items, (h, w), dtype, last_wins, opts)
+    return _label_map(keys, items, (h, w), last_wins, options)
 
 
 def decode_instances(rles: Sequence[Any], shape: tuple[int, int], *, layout: str = "union",

@@ -1,16 +1,18 @@
-"""Decoding run-length text into masks: ``decode`` and ``decode_many``."""
+"""Decoding run-length inputs into masks: ``decode``, ``decode_many``, and the one path
+(:func:`decode_sources`) that they, ``decode_classes`` and ``coco.decode`` all enter."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._errors import RLEError, describe
+from ._errors import Explain, RLEError, describe_item, kernel_errors
 from ._inputs import as_source
 from ._options import (
     check_base,
@@ -23,7 +25,54 @@ from ._options import (
 from ._parallel import run_ranges
 
 
-def _writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
+@dataclasses.dataclass(frozen=True)
+class DecodeOptions:
+    """Checked decoding options, as the kernels take them.
+
+    Examples
+    --------
+    >>> decode_options("F", 1, False, True, "uint8", 1).pattern
+    1
+    """
+
+    order_f: bool         # pixels numbered column-major
+    base: int             # 0 or 1
+    relative: bool        # SIIM-style starts after the first
+    strict: bool          # reject zero-length, unsorted and overlapping runs
+    dtype: np.dtype[Any]  # of the output
+    pattern: int          # the bits of `value` in `dtype`
+
+
+# Checked options by what the caller passed: most programs decode with one or two
+# combinations, and checking them anew costs more than a small mask's decode.  Types are
+# part of the key (True == 1 and 1.0 == 1 are equal keys but not equal options), and so is
+# a float value's sign (0.0 == -0.0, yet they store other bits).
+_CHECKED: dict[tuple[Any, ...], DecodeOptions] = {}
+
+
+def decode_options(order: Any, base: Any, relative: Any, strict: Any, dtype: Any,
+                   value: Any) -> DecodeOptions:
+    """The options of a decode, each checked (ValueError or TypeError if not valid)."""
+    kind = type(value)
+    sign = 0.0 if kind is int else math.copysign(1.0, value) if (
+        kind is float or isinstance(value, np.floating)) else 0.0
+    key: tuple[Any, ...] = (order, base, type(base), relative, strict, dtype, value, kind, sign)
+    try:
+        return _CHECKED[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable option (a 0-d array value, say): not cached
+        key = ()
+    dt = check_output_dtype(dtype)
+    options = DecodeOptions(check_order(order), check_base(base), bool(relative), bool(strict),
+                            dt, fill_pattern(dt, value))
+    if key and len(_CHECKED) < 256:
+        _CHECKED[key] = options
+    return options
+
+
+def writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
+    """``out`` checked: a writable numpy array of ``ndim`` dimensions."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
     if out.ndim != ndim:
@@ -33,69 +82,103 @@ def _writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
     return out
 
 
-def _shape_of_out(shape: Any, out: npt.NDArray[Any]) -> tuple[int, int]:
-    h, w = out.shape[-2:]
-    if shape is not None and check_shape(shape) != (h, w):
-        raise ValueError(f"shape {tuple(shape)} does not match out's shape {out.shape}")
-    return int(h), int(w)
-
-
 # glibc serves allocations above 32 MiB with fresh mmap pages that the OS zeroes lazily:
 # there np.zeros is free and only the runs need writing.  Below, memory is recycled and
 # zeroing costs a pass, so the kernel writes zeros and runs in one pass over np.empty.
 _LAZY_ZEROS_BYTES = 32 << 20
 
 
-def _check_options(order: Any, base: Any, dtype: Any,
-                   value: Any) -> tuple[bool, int, np.dtype[Any], int]:
-    order_f = check_order(order)
-    base = check_base(base)
-    dt = check_output_dtype(dtype)
-    return order_f, base, dt, fill_pattern(dt, value)
+def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
+                   opts: DecodeOptions, *, batch: bool, threads: Any = None,
+                   slots: npt.NDArray[np.int64] | None = None, zeroed: bool = False,
+                   explain: Explain | None = None) -> npt.NDArray[Any]:
+    """The one decoding path: normalised sources (see ``as_source``) into a new or given
+    ``(H, W)`` array (one source, ``batch=False``) or ``(N, H, W)`` stack.
+
+    ``out`` must already be checked (:func:`writable_out`) and of ``opts.dtype``.  With a
+    batch, ``threads`` is a resolved worker count; for one source it is the option of
+    :func:`decode` (bands of a large new mask).  ``slots`` sends item i to ``out[slots[i]]``;
+    ``zeroed`` says ``out`` is already all zeros, so only the runs are written and items
+    sharing a slot make their union.  ``explain(err)`` words kernel errors instead of
+    :func:`describe_item` (COCO counts, rows named by their class).
+    """
+    if out is None:
+        h, w = check_shape(shape)
+        if not batch:
+            return _decode_new(sources, h, w, opts, threads, explain)
+        zeroed = opts.dtype.itemsize * len(sources) * h * w >= _LAZY_ZEROS_BYTES
+        out = (np.zeros if zeroed else np.empty)((len(sources), h, w), opts.dtype)
+        fresh = True
+    else:
+        h, w = int(out.shape[-2]), int(out.shape[-1])
+        if shape is not None and check_shape(shape) != (h, w):
+            raise ValueError(f"shape {tuple(shape)} does not match out's shape {out.shape}")
+        fresh = False
+    if not batch:
+        if threads is not None:
+            resolve_threads(threads, 1)  # (checked, though an out= is written by one thread)
+        return _decode_one(sources, out, h, w, opts, zeroed, explain)
+    if slots is None and out.shape[0] != len(sources):
+        raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
+    kernel = _codec.DecodeBatch(sources, out, h, w, opts.order_f, opts.base, opts.relative,
+                                opts.strict, opts.pattern, zeroed, slots)
+    with _errors_of(explain, sources, opts, (h, w)):
+        if fresh:  # nobody sees the array yet: parse and write item by item
+            run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources),
+                       threads)
+        else:  # everything validated before the first write to `out`
+            run_ranges(lambda i0, i1: kernel.process(i0, i1, True, False), len(sources),
+                       threads)
+            kernel.check(True)
+            run_ranges(lambda i0, i1: kernel.process(i0, i1, False, True), len(sources),
+                       threads)
+        kernel.check(True)
+    return out
 
 
-# Validated options by what the caller passed: most programs decode with one or two
-# combinations, and checking them anew (four calls) costs more than a small mask's decode.
-# Types are part of the key: True == 1 and 1.0 == 1 are equal keys but not equal options.
-_OPTIONS: dict[tuple[Any, ...], tuple[bool, int, np.dtype[Any], int]] = {}
+def _errors_of(explain: Explain | None, sources: list[Any], opts: DecodeOptions,
+               shape: tuple[int, int]) -> kernel_errors:
+    """Kernel errors worded by ``explain(err)``, else by :func:`describe_item`."""
+    if explain is None:
+        return kernel_errors(describe_item, sources, opts.base, shape)
+    return kernel_errors(explain)
 
 
-def _checked_options(order: Any, base: Any, dtype: Any,
-                     value: Any) -> tuple[bool, int, np.dtype[Any], int]:
-    """``(order_f, base, dtype, fill pattern)`` for decoding, each option checked."""
-    # 0.0 == -0.0 too, yet they store different bits: a float value's sign is in the key.
-    sign = math.copysign(1.0, value) if isinstance(value, (float, np.floating)) else 0.0
-    key = (order, base, type(base), dtype, value, type(value), sign)
-    try:
-        return _OPTIONS[key]
-    except KeyError:
-        options = _check_options(order, base, dtype, value)
-        if len(_OPTIONS) < 256:
-            _OPTIONS[key] = options
-        return options
-    except TypeError:  # an unhashable option (a 0-d array value, say): not cached
-        return _check_options(order, base, dtype, value)
+def _decode_new(sources: list[Any], h: int, w: int, opts: DecodeOptions, threads: Any,
+                explain: Explain | None) -> npt.NDArray[Any]:
+    """The one source of ``sources`` into a new ``(H, W)`` array: the usual call, with as
+    little as possible between it and the kernel (a small decode costs little more than
+    these lines)."""
+    if opts.dtype.itemsize * h * w < _LAZY_ZEROS_BYTES:
+        if threads is not None:
+            resolve_threads(threads, 1)  # (checked, though a small output takes one thread)
+        target = np.empty((h, w), opts.dtype)
+        with _errors_of(explain, sources, opts, (h, w)):
+            _codec.decode_one(sources[0], target, h, w, opts.order_f, opts.base,
+                              opts.relative, opts.strict, opts.pattern, False)
+        return target
+    bands = resolve_threads(threads, h)
+    target = np.zeros((h, w), opts.dtype)
+    if bands == 1:
+        return _decode_one(sources, target, h, w, opts, True, explain)
+    # Fresh memory is most of the time here (its pages zeroed on first touch): written in
+    # bands of rows, each thread touches pages of its own.
+    with _errors_of(explain, sources, opts, (h, w)):
+        writer = _codec.BandWrite(sources[0], target, h, w, opts.order_f, opts.base,
+                                  opts.relative, opts.strict, opts.pattern, bands)
+    run_ranges(writer.run, bands, bands)
+    writer.check()
+    return target
 
 
-Explain = Callable[[Any, "int | None"], RLEError]
-
-
-def _rle_error(err: Any, sources: list[Any], base: int, shape: tuple[int, int],
-               explain: Explain | None) -> RLEError:
-    """The user-facing error for a kernel's failure report."""
-    item = err.item
-    if explain is not None:
-        return explain(err, item)
-    source = sources[item if item is not None else 0]
-    return describe(err, source, base=base, shape=shape, item=item)
-
-
-def _raise_first_error(batch: Any, sources: list[Any], base: int, shape: tuple[int, int],
-                       is_batch: bool, explain: Explain | None) -> None:
-    try:
-        batch.check(is_batch)
-    except _codec.KernelError as err:
-        raise _rle_error(err, sources, base, shape, explain) from None
+def _decode_one(sources: list[Any], target: npt.NDArray[Any], h: int, w: int,
+                opts: DecodeOptions, zeroed: bool, explain: Explain | None) -> npt.NDArray[Any]:
+    """Parse the one source of ``sources`` completely, then write it into ``target``, in
+    one kernel call."""
+    with _errors_of(explain, sources, opts, (h, w)):
+        _codec.decode_one(sources[0], target, h, w, opts.order_f, opts.base, opts.relative,
+                          opts.strict, opts.pattern, zeroed)
+    return target
 
 
 def decode(
@@ -160,13 +243,11 @@ def decode(
            [1, 0, 1, 0],
            [0, 0, 0, 0]], dtype=uint8)
     """
-    if out is None:  # (the usual call, straight to its path)
-        return _decode_fresh(as_source(rle), shape, order, base, relative, dtype, value, strict,
-                             threads)
-    if threads is not None:
-        resolve_threads(threads, 1)  # (checked, though an out= is written by one thread)
-    return _decode_into([as_source(rle)], shape, out, order, base, relative, dtype, value,
-                        strict, threads=1, batch=False)
+    if out is not None:
+        out = writable_out(out, 2)
+        dtype = out.dtype
+    opts = decode_options(order, base, relative, strict, dtype, value)
+    return decode_sources([as_source(rle)], shape, out, opts, batch=False, threads=threads)
 
 
 def decode_many(
@@ -204,89 +285,9 @@ def decode_many(
                            reason=err.reason) from None
         except (TypeError, ValueError) as err:
             raise type(err)(f"item {i}: {err}") from None
-    return _decode_into(sources, shape, out, order, base, relative, dtype, value, strict,
-                        threads=resolve_threads(threads, len(sources)), batch=True)
-
-
-def _decode_fresh(source: Any, shape: Any, order: str, base: int, relative: bool,
-                  dtype: npt.DTypeLike, value: Any, strict: bool, threads: int | None = 1,
-                  explain: Explain | None = None) -> npt.NDArray[Any]:
-    """One source into a new ``(H, W)`` array: the usual call, with as little as possible
-    between it and the kernel (a small decode costs little more than these lines)."""
-    order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
-    h, w = check_shape(shape)
-    if dt.itemsize * h * w < _LAZY_ZEROS_BYTES:
-        if threads is not None:
-            resolve_threads(threads, 1)  # (checked, though a small output takes one thread)
-        return _decode_one(source, np.empty((h, w), dt), h, w, order_f, base, relative,
-                           strict, pattern, False, explain)
-    bands = resolve_threads(threads, h)
-    target = np.zeros((h, w), dt)
-    if bands == 1:
-        return _decode_one(source, target, h, w, order_f, base, relative, strict, pattern,
-                           True, explain)
-    # Fresh memory is most of the time here (its pages zeroed on first touch): written in
-    # bands of rows, each thread touches pages of its own.
-    try:
-        writer = _codec.BandWrite(source, target, h, w, order_f, base, relative, strict,
-                                  pattern, bands)
-    except _codec.KernelError as err:
-        raise _rle_error(err, [source], base, (h, w), explain) from None
-    run_ranges(writer.run, bands, bands)
-    writer.check()
-    return target
-
-
-def _decode_one(source: Any, target: npt.NDArray[Any], h: int, w: int, order_f: bool,
-                base: int, relative: bool, strict: bool, pattern: int, zeroed: bool,
-                explain: Explain | None) -> npt.NDArray[Any]:
-    """Parse one source completely, then write it into ``target``, in one kernel call."""
-    try:
-        # (The kernel takes relative and strict by truth value, as bool() would.)
-        _codec.decode_one(source, target, h, w, order_f, base, relative, strict, pattern,
-                          zeroed)
-    except _codec.KernelError as err:
-        raise _rle_error(err, [source], base, (h, w), explain) from None
-    return target
-
-
-def _decode_into(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None, order: str,
-                 base: int, relative: bool, dtype: npt.DTypeLike, value: Any, strict: bool,
-                 threads: int, batch: bool, slots: npt.NDArray[np.int64] | None = None,
-                 out_is_zero: bool = False, explain: Explain | None = None) -> npt.NDArray[Any]:
-    """The one decoding path: one source into (H, W), or a batch into (N, H, W).
-
-    ``slots`` sends item i to ``out[slots[i]]``; with ``out_is_zero`` (the caller made
-    ``out`` with zeros) only the runs are written, so items sharing a slot are OR-ed.
-    ``explain(kernel_error, item)`` words errors instead of :func:`describe` (COCO sources,
-    rows named by their class)."""
-    if out is None and not batch:
-        return _decode_fresh(sources[0], shape, order, base, relative, dtype, value, strict,
-                             explain=explain)
-    ndim = 3 if batch else 2
     if out is not None:
-        out = _writable_out(out, ndim)
-        if batch and slots is None and out.shape[0] != len(sources):
-            raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
+        out = writable_out(out, 3)
         dtype = out.dtype
-    order_f, base, dt, pattern = _checked_options(order, base, dtype, value)
-    if out is None:
-        h, w = check_shape(shape)
-        zeroed = dt.itemsize * len(sources) * h * w >= _LAZY_ZEROS_BYTES
-        target = (np.zeros if zeroed else np.empty)((len(sources), h, w), dt)
-    else:
-        h, w = _shape_of_out(shape, out)
-        target, zeroed = out, out_is_zero
-    if not batch:
-        return _decode_one(sources[0], target, h, w, order_f, base, relative, strict,
-                           pattern, zeroed, explain)
-    kernel = _codec.DecodeBatch(sources, target, h, w, order_f, base, bool(relative),
-                                bool(strict), pattern, zeroed, slots)
-    if out is None:  # a fresh array: parse and write item by item
-        run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources), threads)
-    else:  # validate everything before the first write to `out`
-        run_ranges(lambda i0, i1: kernel.process(i0, i1, True, False), len(sources), threads)
-        _raise_first_error(kernel, sources, base, (h, w), batch, explain)
-        run_ranges(lambda i0, i1: kernel.process(i0, i1, False, True), len(sources), threads)
-    _raise_first_error(kernel, sources, base, (h, w), batch, explain)
-    return target
+    opts = decode_options(order, base, relative, strict, dtype, value)
+    return decode_sources(sources, shape, out, opts, batch=True,
+                          threads=resolve_threads(threads, len(sources)))

@@ -1,8 +1,13 @@
-"""The one exception rlecodec raises for malformed run-length data, and its messages."""
+"""The one exception rlecodec raises for malformed run-length data, its messages, and the
+one place where a kernel's raw failure report becomes it (:class:`kernel_errors`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from ._codec import KernelError as KernelError  # (re-exported for the facade's types)
+from ._codec import KernelErrors
 
 
 class RLEError(ValueError):
@@ -119,3 +124,31 @@ def describe(
     if item is not None:
         msg = f"item {item}: {msg}"
     return RLEError(msg, token=token, item=item, reason=reason)
+
+
+def describe_item(kernel_error: Any, sources: list[Any], base: int,
+                  shape: tuple[int, int] | None) -> RLEError:
+    """:func:`describe` for the failing one of ``sources`` (``kernel_error.item``, else the
+    only one): the usual ``explain`` of :data:`kernel_errors`.
+
+    Examples
+    --------
+    >>> from rlecodec import _codec
+    >>> with kernel_errors(describe_item, ["1 x"], 1, None):
+    ...     _codec.to_runs("1 x", 1, False, True)
+    Traceback (most recent call last):
+    ...
+    rlecodec._errors.RLEError: token 1 ('x') of run 0 is not a plain non-negative decimal integer
+    """
+    item = kernel_error.item
+    return describe(kernel_error, sources[0 if item is None else item], base=base,
+                    shape=shape, item=item)
+
+
+#: How a kernel's failure report becomes an RLEError: ``explain(err, *context)``.
+Explain = Callable[..., RLEError]
+
+#: ``with kernel_errors(explain, *context):`` -- within the block, a kernel's
+#: :class:`KernelError` is raised as the :class:`RLEError` that ``explain(err, *context)``
+#: words.  The one place where that happens (written in C: every small decode passes it).
+kernel_errors = KernelErrors

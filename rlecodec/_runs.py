@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._errors import describe
+from ._errors import describe_item, kernel_errors
 from ._inputs import as_int64, as_source
 from ._options import check_base
 
@@ -28,10 +28,8 @@ def to_runs(rle: Any, *, base: int = 1, relative: bool = False,
     """
     base = check_base(base)
     source = as_source(rle)
-    try:
+    with kernel_errors(describe_item, [source], base, None):
         return _codec.to_runs(source, base, bool(relative), bool(strict))
-    except _codec.KernelError as err:
-        raise describe(err, source, base=base) from None
 
 
 def from_runs(runs: Any, *, base: int = 1, relative: bool = False) -> str:
@@ -57,7 +55,5 @@ def from_runs(runs: Any, *, base: int = 1, relative: bool = False) -> str:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"runs must hold integers, got dtype {arr.dtype}")
     flat = as_int64(arr, lambda k: f"token {k} of run {k // 2} does not fit in a 64-bit integer")
-    try:
+    with kernel_errors(describe_item, [flat.reshape(-1)], base, None):
         return _codec.from_runs(flat, base, bool(relative))
-    except _codec.KernelError as err:
-        raise describe(err, flat.reshape(-1), base=base) from None

@@ -25,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._decode import _decode_into
 from ._decode import decode as _decode_kaggle
+from ._decode import decode_options, decode_sources, writable_out
 from ._encode import encode as _encode_kaggle
 from ._encode import mask_runs
-from ._errors import RLEError, describe
+from ._errors import KernelError, RLEError, describe_item, kernel_errors
 from ._inputs import as_int64, as_mask, as_source
 from ._options import check_base, check_shape, resolve_threads
 from ._runs import from_runs
@@ -71,7 +71,8 @@ def _counts_data(obj: Any) -> tuple[tuple[int, int], bytes | npt.NDArray[np.int6
     raise TypeError(f"'counts' must be a compressed string or a list of ints, got {raw!r:.80}")
 
 
-def _explain(err: Any, shape: tuple[int, int], data: bytes | npt.NDArray[np.int64]) -> RLEError:
+def _explain(err: KernelError, shape: tuple[int, int],
+             data: bytes | npt.NDArray[np.int64]) -> RLEError:
     """The RLEError for a kernel's failure on ``data`` (the counts of a ``shape`` RLE)."""
     h, w = shape
     if err.reason == "size_mismatch":
@@ -89,11 +90,9 @@ def _parsed(obj: Any) -> tuple[tuple[int, int], npt.NDArray[np.int64], npt.NDArr
     """Size, counts and foreground runs of a COCO RLE, checked: counts non-negative and
     adding up to h * w."""
     shape, data = _counts_data(obj)
-    try:
+    with kernel_errors(_explain, shape, data):
         counts = _codec.coco_counts_from_string(data) if isinstance(data, bytes) else data
         runs = _codec.coco_runs_from_counts(counts, shape[0] * shape[1])
-    except _codec.KernelError as err:
-        raise _explain(err, shape, data) from None
     return shape, counts, runs
 
 
@@ -146,16 +145,20 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
         datas.append(data)
     assert shape is not None
 
-    def explain(err: Any, item: int | None) -> RLEError:
-        error = _explain(err, shape, datas[item or 0])
-        if item is not None:
-            error = RLEError(f"item {item}: {error}", token=error.token, item=item,
+    def explain(err: KernelError) -> RLEError:
+        error = _explain(err, shape, datas[err.item or 0])
+        if err.item is not None:
+            error = RLEError(f"item {err.item}: {error}", token=error.token, item=err.item,
                              reason=error.reason)
         return error
 
-    return _decode_into(sources, shape, out, "F", 0, False, dtype, value, True,
-                        threads=resolve_threads(threads, len(items)) if batch else 1,
-                        batch=batch, explain=explain)
+    if out is not None:
+        out = writable_out(out, 3 if batch else 2)
+        dtype = out.dtype
+    opts = decode_options("F", 0, False, True, dtype, value)
+    return decode_sources(sources, shape, out, opts, batch=batch,
+                          threads=resolve_threads(threads, len(items)) if batch else 1,
+                          explain=explain)
 
 
 def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
@@ -175,10 +178,8 @@ def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: in
         return encode(mask, compressed=compressed)  # type: ignore[no-any-return]
     base = check_base(base)
     source = as_source(text)
-    try:
+    with kernel_errors(describe_item, [source], base, (h, w)):
         counts = _codec.kaggle_to_coco(source, h * w, base, bool(relative), bool(compressed))
-    except _codec.KernelError as err:
-        raise describe(err, source, base=base, shape=(h, w)) from None
     return {"size": [h, w], "counts": counts if compressed else counts.tolist()}
 
 

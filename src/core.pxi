@@ -72,6 +72,27 @@ class KernelError(Exception):
         self.item = item
 
 
+cdef class KernelErrors:
+    """``with KernelErrors(explain, *context):`` a :class:`KernelError` raised inside leaves
+    as the exception ``explain(err, *context)`` returns.  The facade's one place for turning
+    kernel reports into ``RLEError`` is ``rlecodec._errors.kernel_errors``, which is this
+    class: it is written here, in C, because every small decode passes through it."""
+    cdef object explain
+    cdef tuple context
+
+    def __cinit__(self, object explain, *context):
+        self.explain = explain
+        self.context = context
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, kind, err, tb):
+        if isinstance(err, KernelError):
+            raise self.explain(err, *self.context) from None
+        return False
+
+
 ctypedef struct ErrInfo:
     int code
     int64_t token      # index of the offending token (a run's start token for run errors)
