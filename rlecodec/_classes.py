@@ -1,4 +1,6 @@
-"""Several masks of one image: classes as channels or a label map, instances as a union."""
+"""Several masks of one image: classes as channels or a label map, instances as a union,
+and a label map or stack encoded in one pass.  The decoding itself is _decode.py's path;
+no kernel call here but the label scan and overlap check."""
 
 from __future__ import annotations
 

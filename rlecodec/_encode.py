@@ -1,4 +1,6 @@
-"""Encoding masks as run-length text: ``encode`` and ``encode_many``."""
+"""Encoding masks as run-length text: ``encode`` and ``encode_many`` (one mask in bands
+when large, many in threads).  How foreground is told is _options.py's and _inputs.py's;
+several labels at once are _classes.py's."""
 
 from __future__ import annotations
 

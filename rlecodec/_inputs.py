@@ -1,4 +1,6 @@
-"""Normalising what users pass in: run-length inputs for decoding, masks for encoding."""
+"""Normalising what users pass in: run-length inputs for decoding (``as_source``) and
+masks for encoding (``as_mask``).  Option checks are _options.py's; nothing here calls
+a kernel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Validation of the options shared by every entry point (order, base, shape, dtype...)."""
+"""Validation of the options shared by every entry point: order, base, shape, dtype,
+value, threshold (as the kernel's foreground modes) and thread counts.  Inputs themselves
+are _inputs.py's."""
 
 from __future__ import annotations
 

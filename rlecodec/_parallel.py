@@ -1,4 +1,5 @@
-"""Run a GIL-releasing kernel over item ranges in a few threads."""
+"""Run a GIL-releasing kernel over item ranges in a few threads, from one pool for the
+process.  What the kernels do is the callers' business; only the threading lives here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Run arrays: parse text into ``(start, length)`` pairs and format pairs as text."""
+"""Run arrays: parse text into ``(start, length)`` pairs (``to_runs``) and format pairs
+as text (``from_runs``), no mask involved.  Masks are _decode.py's and _encode.py's."""
 
 from __future__ import annotations
 

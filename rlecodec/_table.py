@@ -1,4 +1,5 @@
-"""Reading run-length CSV files: column detection and streaming rows grouped by image."""
+"""Reading run-length CSV files: column detection and streaming rows grouped by image,
+shared by every command.  Decoding the rows is the callers'; writing files is _cli.py's."""
 
 from __future__ import annotations
 
