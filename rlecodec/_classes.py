@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._decode import DecodeOptions, decode_options, decode_sources
+from ._decode import DecodeOptions, decode_options, decode_sources, writable_out
 from ._encode import encode
 from ._errors import KernelError, RLEError, describe
 from ._inputs import as_source, native_integers
@@ -52,26 +52,28 @@ def _class_rows(keys: list[Any], items: list[Any]) -> tuple[list[Any], list[int]
 
 
 def _write_rows(sources: list[Any], slots: list[int], names: list[str], out: npt.NDArray[Any],
-                shape: tuple[int, int], opts: DecodeOptions) -> None:
-    """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first;
-    errors name the class and row."""
+                shape: tuple[int, int], opts: DecodeOptions, clear: bool = False) -> None:
+    """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first
+    (``clear``: ``out`` is zeroed then, before the first write); errors name the class and
+    row."""
     def explain(err: KernelError) -> RLEError:
         row = err.item or 0
         error = describe(err, sources[row], base=opts.base, shape=shape)
         return RLEError(f"{names[row]}: {error}", token=error.token, reason=error.reason)
 
     decode_sources(sources, shape, out, opts, batch=True, threads=1,
-                   slots=np.array(slots, np.int64), zeroed=True, explain=explain)
+                   slots=np.array(slots, np.int64), zeroed=True, clear=clear, explain=explain)
 
 
 def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
-                    opts: DecodeOptions) -> npt.NDArray[Any]:
+                    opts: DecodeOptions, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
     """Every row of every class written into one zeroed ``(H, W, C)`` stack in one batch:
     only the runs are written, a class's rows are OR-ed, and nothing is written unless
-    every row is valid."""
-    stack = np.zeros((*shape, len(keys)), opts.dtype)
+    every row is valid (a given ``out`` is zeroed only then)."""
+    stack = np.zeros((*shape, len(keys)), opts.dtype) if out is None else out
     sources, slots, names = _class_rows(keys, items)
-    _write_rows(sources, slots, names, stack.transpose(2, 0, 1), shape, opts)
+    _write_rows(sources, slots, names, stack.transpose(2, 0, 1), shape, opts,
+                clear=out is not None)
     return stack
 
 
@@ -140,6 +142,7 @@ def decode_classes(
     value: Any = 1,
     last_wins: bool = False,
     strict: bool = True,
+    out: npt.NDArray[Any] | None = None,
 ) -> npt.NDArray[Any]:
     """Decode the masks of one image's classes into one array.
 
@@ -155,6 +158,9 @@ def decode_classes(
         ``last_wins``.
     classes : sequence, optional
         The classes and their order (default: sorted keys, or 1..N for a sequence).
+    out : numpy.ndarray, optional
+        A writable array of the result's shape, any memory layout, to overwrite and return
+        (its dtype wins over ``dtype``); left untouched if any input is malformed.
 
     Examples
     --------
@@ -166,21 +172,34 @@ def decode_classes(
     """
     h, w = shape
     keys, items = _class_items(rles, classes)
+    if layout not in ("channels", "labels"):
+        raise ValueError(f"layout must be 'channels' or 'labels', got {layout!r}")
+    if out is not None:
+        out = writable_out(out, 3 if layout == "channels" else 2)
+        want = (h, w, len(keys)) if layout == "channels" else (h, w)
+        if out.shape != want:
+            raise ValueError(f"out must have shape {want}, got {out.shape}")
+        dtype = out.dtype
     options: dict[str, Any] = dict(order=order, base=base, relative=relative, strict=strict,
                                    dtype=dtype)
     if layout == "channels":
-        return _stack_channels(keys, items, (h, w), decode_options(value=value, **options))
-    if layout != "labels":
-        raise ValueError(f"layout must be 'channels' or 'labels', got {layout!r}")
-    return _label_map(keys, items, (h, w), last_wins, options)
+        return _stack_channels(keys, items, (h, w), decode_options(value=value, **options),
+                               out)
+    labels = _label_map(keys, items, (h, w), last_wins, options)
+    if out is None:
+        return labels
+    out[...] = labels
+    return out
 
 
 def decode_instances(rles: Sequence[Any], shape: tuple[int, int], *, layout: str = "union",
                      order: str = "F", base: int = 1, relative: bool = False,
                      dtype: npt.DTypeLike = np.uint8, value: Any = 1, last_wins: bool = False,
-                     strict: bool = True) -> npt.NDArray[Any]:
+                     strict: bool = True, out: npt.NDArray[Any] | None = None
+                     ) -> npt.NDArray[Any]:
     """Several instances of one image (Airbus ships, DSB nuclei): their union, or an
-    instance label map (instance i is i + 1; overlaps are an error unless ``last_wins``).
+    instance label map (instance i is i + 1; overlaps are an error unless ``last_wins``),
+    into ``out`` if given (as for :func:`decode_classes`).
 
     Examples
     --------
@@ -189,11 +208,15 @@ def decode_instances(rles: Sequence[Any], shape: tuple[int, int], *, layout: str
     [[1, 0], [0, 2]]
     """
     if layout == "union":
+        if out is not None:
+            out = writable_out(out, 2)
         stack = decode_classes({1: list(rles)}, shape, order=order, base=base,
-                               relative=relative, dtype=dtype, value=value, strict=strict)
+                               relative=relative, dtype=dtype, value=value, strict=strict,
+                               out=None if out is None else out[:, :, None])
         return stack[:, :, 0]
     return decode_classes(list(rles), shape, layout=layout, order=order, base=base,
-                          relative=relative, dtype=dtype, last_wins=last_wins, strict=strict)
+                          relative=relative, dtype=dtype, last_wins=last_wins, strict=strict,
+                          out=out)
 
 
 def _line_view(arr: npt.NDArray[Any], order_f: bool) -> npt.NDArray[Any]:

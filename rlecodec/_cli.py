@@ -30,7 +30,8 @@ from ._encode import encode
 from ._errors import RLEError
 from ._options import available_cores, check_output_dtype, fill_pattern
 from ._runs import from_runs, to_runs
-from ._table import Row, TableError, group_by_image, next_record, read_columns, read_rows
+from ._csvfile import TableError, text_stream
+from ._table import Images, Row, decode_image, image_groups, next_record, read_rows
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
 
@@ -75,27 +76,10 @@ def output_name(image: str) -> str:
     return stem.replace("/", "_").replace("\\", "_") + ".npy"
 
 
-def class_order(path: str, hint: dict[str, str | None]) -> list[str]:
-    """Every class label in the file, numeric labels in numeric order (a cheap first pass)."""
-    labels = {row.cls for row in read_rows(path, hint) if row.cls not in (None, "")}
-    return sorted(labels, key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
-
-
-def assemble(group: list[Row], shape: tuple[int, int], args: Any,
-             classes: list[str]) -> npt.NDArray[Any]:
-    """One image's rows as an array in the chosen layout (raises RLEError for a bad row)."""
-    opts: dict[str, Any] = dict(order=args.order, base=args.base, relative=args.relative,
-                                dtype=np.dtype(args.dtype))
-    if args.layout == "union" or not classes:
-        union = decode_instances([row.rle for row in group], shape, value=args.value, **opts)
-        return union if args.layout != "channels" else union[:, :, None]
-    by_class: dict[str, list[Any]] = {}
-    for row in group:  # a row without a known class goes to the first one
-        by_class.setdefault(row.cls if row.cls in classes else classes[0], []).append(row.rle)
-    if args.layout == "channels":
-        return decode_classes(by_class, shape, classes=classes, value=args.value, **opts)
-    return decode_classes(by_class, shape, classes=classes, layout="labels",
-                          last_wins=args.last_wins, **opts)
+def decode_options(args: Any) -> dict[str, Any]:
+    """The decoding options of the command line, as decode_image takes them."""
+    return dict(order=args.order, base=args.base, relative=args.relative,
+                dtype=np.dtype(args.dtype), value=args.value, last_wins=args.last_wins)
 
 
 @contextlib.contextmanager
@@ -170,12 +154,12 @@ def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
 
 def run_decode(args: Any) -> int:
     hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
-    columns = read_columns(args.csv, hint)
-    has_classes = bool(columns.cls or columns.packed)
+    images = Images(args.csv, hint)
+    has_classes = bool(images.columns.cls or images.columns.packed)
     if args.layout is None:
         args.layout = "channels" if has_classes else "union"
-    rows = read_rows(args.csv, hint)
-    classes = class_order(args.csv, hint) if has_classes else []
+    classes = images.classes if has_classes else []
+    options = decode_options(args)
     os.makedirs(args.out, exist_ok=True)
     written = skipped = 0
     bad: list[str] = []
@@ -189,7 +173,7 @@ def run_decode(args: Any) -> int:
         if not args.overwrite and is_complete_npy(path):
             return "skipped"
         try:
-            array = assemble(group, args.shape, args, classes)
+            array = decode_image(group, args.shape, args.layout, classes, options)
         except RLEError as err:
             row = next((r for r in group if _row_fails(r, args)), group[0])
             raise RowError(f"{args.csv}:{row.line}: image {row.image!r}"
@@ -197,7 +181,7 @@ def run_decode(args: Any) -> int:
         save_atomically(path, array, args.fsync)
         return "written"
 
-    groups = (g for g in group_by_image(rows, args.csv) if in_shard(g[0].image, args.shard))
+    groups = (g for g in image_groups(images) if in_shard(g[0].image, args.shard))
     with ThreadPoolExecutor(args.workers) as pool:
         pending = []
         for group in progress(groups, args.quiet, "image"):
@@ -346,8 +330,8 @@ def run_convert(args: Any) -> int:
     import csv
 
     hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
-    columns = read_columns(args.csv, hint)
-    with open(args.csv, newline="", encoding="utf-8") as handle:
+    columns = Images(args.csv, hint).columns  # (also checks every row's field count)
+    with text_stream(args.csv) as handle:
         reader = csv.reader(handle)
         header = next_record(reader, args.csv) or []
         where = [name.strip() for name in header].index(columns.rle)

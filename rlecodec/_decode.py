@@ -91,7 +91,7 @@ _LAZY_ZEROS_BYTES = 32 << 20
 def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
                    opts: DecodeOptions, *, batch: bool, threads: Any = None,
                    slots: npt.NDArray[np.int64] | None = None, zeroed: bool = False,
-                   explain: Explain | None = None) -> npt.NDArray[Any]:
+                   clear: bool = False, explain: Explain | None = None) -> npt.NDArray[Any]:
     """The one decoding path: normalised sources (see ``as_source``) into a new or given
     ``(H, W)`` array (one source, ``batch=False``) or ``(N, H, W)`` stack.
 
@@ -99,7 +99,9 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
     batch, ``threads`` is a resolved worker count; for one source it is the option of
     :func:`decode` (bands of a large new mask).  ``slots`` sends item i to ``out[slots[i]]``;
     ``zeroed`` says ``out`` is already all zeros, so only the runs are written and items
-    sharing a slot make their union.  ``explain(err)`` words kernel errors instead of
+    sharing a slot make their union; ``clear`` (a batch into a given ``out``, with
+    ``zeroed``) makes it so: ``out`` is zeroed once every item is validated, before the
+    first write.  ``explain(err)`` words kernel errors instead of
     :func:`describe_item` (COCO counts, rows named by their class).
     """
     if out is None:
@@ -130,6 +132,8 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
             run_ranges(lambda i0, i1: kernel.process(i0, i1, True, False), len(sources),
                        threads)
             kernel.check(True)
+            if clear:
+                out.fill(0)
             run_ranges(lambda i0, i1: kernel.process(i0, i1, False, True), len(sources),
                        threads)
         kernel.check(True)

@@ -1,13 +1,20 @@
-"""Reading run-length CSV files: column detection and streaming rows grouped by image,
-shared by every command.  Decoding the rows is the callers'; writing files is _cli.py's."""
+"""Run-length CSV files as tables of images: column detection, the rows of each image (in
+numpy arrays, from one indexing pass of _csvfile.py), and an image's rows decoded in a
+layout.  Shared by the command and MaskTable; writing files is _cli.py's."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._classes import decode_classes, decode_instances
+from ._csvfile import RowIndex, TableError, read_bytes, read_header
 
 RLE_COLUMNS = ("EncodedPixels", "rle_mask", "segmentation", "annotation", "rle",
                "encoded_pixels", "predicted")
@@ -33,10 +40,6 @@ class Columns:
             image, _, cls = key.rpartition("_")
             return image, cls
         return key, (row[self.cls] if self.cls else None)
-
-
-class TableError(ValueError):
-    """A CSV file that cannot be read as run-length masks."""
 
 
 def _pick(fields: list[str], wanted: str | None, known: tuple[str, ...],
@@ -80,9 +83,129 @@ class Row:
     rle: str
 
 
-def read_columns(path: str, columns_hint: dict[str, str | None]) -> Columns:
-    """The columns of ``path``, from its header."""
-    return _open(path, columns_hint)[0]
+class Images:
+    """The rows of a run-length CSV file grouped by image, from one indexing pass: image ids
+    in order of first appearance, each row's image, class, line and the span of its text.
+    Rows of one image need not be contiguous.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
+    >>> _ = open(path, "w").write("ImageId,ClassId,EncodedPixels\\nb,2,1 3\\na,1,5 2\\nb,1,\\n")
+    >>> images = Images(path, dict(id_col=None, class_col=None, rle_col=None))
+    >>> images.ids, images.classes, images.rows_of(0).tolist()
+    (['b', 'a'], ['1', '2'], [0, 2])
+    """
+
+    def __init__(self, path: str, columns_hint: dict[str, str | None]) -> None:
+        self.path = path
+        self.data, self.form = read_bytes(path)
+        fields, body = read_header(self.data, path)
+        self.columns = detect_columns(fields, **columns_hint)
+        wanted = [self.columns.id, self.columns.rle]
+        if self.columns.cls:
+            wanted.append(self.columns.cls)
+        self.index = RowIndex(self.data, path, fields, body, wanted)
+        ids = self.index.values(0)
+        classes = self.index.values(2) if self.columns.cls else None
+        if self.columns.packed:
+            heads, _, tails = (np.char.rpartition(ids, b"_").T if len(ids)
+                               else (ids, ids, ids))
+            ids, classes = np.char.strip(heads), np.char.strip(tails)
+        # Images in order of first appearance; a row's image is its index among them.
+        unique, first, self.image_of_row = np.unique(ids, return_index=True,
+                                                     return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        self.image_of_row = rank[self.image_of_row.reshape(-1)]
+        self.sorted_ids = unique            # sorted, for lookups by bisection
+        self.id_rank = rank                 # sorted position -> image number
+        self.ids = [self.index.text(raw, int(first[k]))
+                    for k, raw in enumerate(unique[order].tolist())]
+        self.class_of_row = np.full(len(ids), -1, np.int64)
+        self.file_classes: list[str] = []
+        if classes is not None:
+            names, inverse = np.unique(classes, return_inverse=True)
+            texts = [raw.decode("utf-8", "replace") for raw in names.tolist()]
+            self.file_classes = [t for t in texts if t]
+            self.class_of_row = np.array([self.file_classes.index(t) if t else -1
+                                          for t in texts], np.int64)[inverse.reshape(-1)]
+        # Rows grouped by image, in file order within each image.
+        self.row_order = np.argsort(self.image_of_row, kind="stable")
+        self.row_start = np.searchsorted(self.image_of_row[self.row_order],
+                                         np.arange(len(self.ids) + 1))
+
+    @property
+    def classes(self) -> list[str]:
+        """Every class label in the file, numeric labels in numeric order."""
+        return sorted(self.file_classes,
+                      key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
+
+    def find(self, image: str) -> int:
+        """The number of ``image`` in :attr:`ids`, or -1."""
+        key = image.encode("utf-8", "surrogatepass")
+        k = int(np.searchsorted(self.sorted_ids, key))
+        if k < len(self.sorted_ids) and self.sorted_ids[k] == key:
+            return int(self.id_rank[k])
+        return -1
+
+    def rows_of(self, image: int) -> npt.NDArray[np.int64]:
+        """The rows of image number ``image``, in file order."""
+        return self.row_order[self.row_start[image]:self.row_start[image + 1]]
+
+    def row(self, r: int) -> Row:
+        """Row ``r`` as a :class:`Row` (its text as str)."""
+        image = self.ids[int(self.image_of_row[r])]
+        cls = int(self.class_of_row[r])
+        name = self.file_classes[cls] if cls >= 0 else (None if self.columns.cls is None
+                                                         and not self.columns.packed else "")
+        raw = self.index.field(1, r)
+        return Row(int(self.index.lines[r]), image, name,
+                   raw.decode("utf-8", "surrogateescape"))
+
+
+def read_rows(path: str, columns_hint: dict[str, str | None]) -> Iterator[Row]:
+    """Every row of ``path`` in file order."""
+    images = Images(path, columns_hint)
+    for r in range(len(images.index)):
+        yield images.row(r)
+
+
+def image_groups(images: Images) -> Iterator[list[Row]]:
+    """The rows of each image, images in order of first appearance."""
+    for k in range(len(images.ids)):
+        yield [images.row(int(r)) for r in images.rows_of(k)]
+
+
+def decode_image(rows: Sequence[Row], shape: tuple[int, int], layout: str, classes: list[str],
+                 options: dict[str, Any], out: npt.NDArray[Any] | None = None
+                 ) -> npt.NDArray[Any]:
+    """One image's rows as an array in ``layout``: "channels" ``(H, W, C)`` for ``classes``
+    (a row of another class goes to the first), "labels" ``(H, W)`` class numbers 1..C, or
+    "union" ``(H, W)``.  ``options`` are decode_classes' (order, base, relative, strict,
+    dtype, value, last_wins); RLEError names the class and row."""
+    opts = dict(options)
+    last_wins = opts.pop("last_wins", False)
+    if layout == "union" or not classes:
+        texts = [row.rle for row in rows]
+        union = decode_instances(texts, shape, out=None if out is None or layout == "channels"
+                                 else out, **opts)
+        if layout != "channels":
+            return union
+        if out is None:
+            return union[:, :, None]
+        out[:, :, 0] = union
+        return out
+    by_class: dict[str, list[Any]] = {}
+    for row in rows:
+        by_class.setdefault(row.cls if row.cls in classes else classes[0], []).append(row.rle)
+    if layout == "channels":
+        return decode_classes(by_class, shape, classes=classes, out=out, **opts)
+    opts.pop("value", None)
+    return decode_classes(by_class, shape, classes=classes, layout="labels",
+                          last_wins=last_wins, out=out, **opts)
 
 
 # Masks of large images are long strings: the csv module's 128 KiB field limit is lifted
@@ -92,8 +215,8 @@ _field_limit_lock = threading.Lock()
 
 
 def next_record(reader: Any, path: str) -> list[str] | None:
-    """The next record of a ``csv.reader`` over ``path`` (None at the end); a malformed or
-    undecodable one is a TableError naming the line."""
+    """The next record of a ``csv.reader`` over ``path`` (None at the end); a malformed one
+    is a TableError naming the line."""
     with _field_limit_lock:
         before = csv.field_size_limit(_FIELD_LIMIT)
         try:
@@ -102,65 +225,6 @@ def next_record(reader: Any, path: str) -> list[str] | None:
             return None
         except csv.Error as err:
             raise TableError(f"{path}:{reader.line_num}: {err}") from None
-        except UnicodeDecodeError:
-            # (Text is decoded a block at a time: the bad byte is somewhere after this line.)
-            after = f" (a bad byte after line {reader.line_num})" if reader.line_num else ""
-            raise TableError(f"{path} is not UTF-8 text{after}; save it as UTF-8") from None
         finally:
             csv.field_size_limit(before)
     return record
-
-
-def read_rows(path: str, columns_hint: dict[str, str | None]) -> Iterator[Row]:
-    """Stream the rows of ``path`` (the file stays open only while they are read)."""
-    columns, fields, handle, reader = _open(path, columns_hint)
-    index = {name: k for k, name in enumerate(fields)}
-    with handle:
-        while True:
-            record = next_record(reader, path)
-            if record is None:
-                return
-            line = reader.line_num
-            if not record or all(not cell.strip() for cell in record):
-                continue
-            if len(record) != len(fields):
-                raise TableError(f"{path}:{line}: {len(record)} fields, expected {len(fields)}")
-            row = {name: record[k] for name, k in index.items()}
-            image, cls = columns.split(row)
-            yield Row(line, image.strip(), None if cls is None else cls.strip(), row[columns.rle])
-
-
-def _open(path: str, columns_hint: dict[str, str | None]) -> tuple[Columns, list[str], Any, Any]:
-    try:
-        handle = open(path, newline="", encoding="utf-8")
-    except OSError as err:
-        raise TableError(f"cannot open {path}: {err.strerror}") from None
-    reader = csv.reader(handle)
-    try:
-        header = next_record(reader, path)
-        if header is None:
-            raise TableError(f"{path} is empty")
-        fields = [name.strip() for name in header]
-        columns = detect_columns(fields, **columns_hint)
-    except BaseException:
-        handle.close()
-        raise
-    return columns, fields, handle, reader
-
-
-def group_by_image(rows: Iterator[Row], path: str) -> Iterator[list[Row]]:
-    """Consecutive rows of one image, as lists; an image whose rows are split apart is an
-    error (sort the file by image id), since holding every image open would not stream."""
-    done: set[str] = set()
-    group: list[Row] = []
-    for row in rows:
-        if group and row.image != group[0].image:
-            done.add(group[0].image)
-            yield group
-            group = []
-        if not group and row.image in done:
-            raise TableError(f"{path}:{row.line}: rows of image {row.image!r} are not "
-                             "contiguous; sort the file by image id")
-        group.append(row)
-    if group:
-        yield group

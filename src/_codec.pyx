@@ -32,3 +32,4 @@ include "labels.pxi"    # label maps and stacks -> runs per label
 include "bands.pxi"     # one large mask in bands of lines, in threads
 include "decode.pxi"    # decoding bindings
 include "encode.pxi"    # encoding bindings
+include "csv.pxi"       # CSV files indexed for random access

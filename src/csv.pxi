@@ -1,0 +1,162 @@
+# A CSV file's bytes indexed for random access: one pass that finds where the wanted fields of
+# every record start and end (RFC 4180 quotes, "" escapes, \n or \r\n line ends), and each
+# record's line.  What the fields mean (ids, classes, texts) is rlecodec/_table.py's.
+
+cdef enum:
+    CSV_OK = 0
+    CSV_FIELDS = 1         # a record with another number of fields than the header
+    CSV_AFTER_QUOTE = 2    # text between a closing quote and the next comma or line end
+    CSV_OPEN_QUOTE = 3     # the file ends inside a quoted field
+
+
+ctypedef struct CsvScan:
+    const uint8_t *s
+    Py_ssize_t n
+    Py_ssize_t ncols
+    const int64_t *slot    # column -> its place among the wanted fields, or -1
+    Py_ssize_t k           # wanted fields per record
+    int64_t *bounds        # per record and wanted field: start, end (byte offsets)
+    uint8_t *escaped       # per record and wanted field: 1 if it holds "" escapes
+    int64_t *lines         # per record: the line it starts on
+    Py_ssize_t nrec        # records stored
+    Py_ssize_t cap         # records there is room for
+    int64_t line           # the line being read
+    int64_t bad_line       # the line of the record in error
+    Py_ssize_t bad_fields  # its field count (CSV_FIELDS)
+
+
+cdef inline bint csv_blank(uint8_t c) noexcept nogil:
+    return c == 32 or c == 9 or c == 13
+
+
+cdef int csv_field(CsvScan *cs, Py_ssize_t *pos, int64_t *start, int64_t *end, bint *escaped,
+                   bint *content) noexcept nogil:
+    """Read the field at ``pos`` up to (not past) the comma or line end after it."""
+    cdef const uint8_t *s = cs.s
+    cdef Py_ssize_t p = pos[0], n = cs.n
+    escaped[0] = False
+    if p < n and s[p] == 34:  # a quoted field: up to the quote that is not doubled
+        p += 1
+        start[0] = p
+        while True:
+            if p >= n:
+                return CSV_OPEN_QUOTE
+            if s[p] == 34:
+                if p + 1 < n and s[p + 1] == 34:
+                    escaped[0] = True
+                    content[0] = True
+                    p += 2
+                    continue
+                break
+            if s[p] == 10:
+                cs.line += 1
+            elif not csv_blank(s[p]):
+                content[0] = True
+            p += 1
+        end[0] = p
+        p += 1
+        if p < n and s[p] == 13 and p + 1 < n and s[p + 1] == 10:
+            p += 1
+        if p < n and s[p] != 44 and s[p] != 10:
+            return CSV_AFTER_QUOTE
+    else:
+        start[0] = p
+        while p < n and s[p] != 44 and s[p] != 10:
+            if not content[0] and not csv_blank(s[p]):
+                content[0] = True
+            p += 1
+        end[0] = p
+        if p > start[0] and s[p - 1] == 13 and (p == n or s[p] == 10):
+            end[0] = p - 1  # (\r\n line ends)
+    pos[0] = p
+    return CSV_OK
+
+
+cdef int csv_scan(CsvScan *cs, Py_ssize_t pos) noexcept nogil:
+    """Index every record from byte ``pos`` on; records of blank fields only are skipped."""
+    cdef Py_ssize_t field, r
+    cdef int64_t start = 0, end = 0, first_line
+    cdef int64_t *b
+    cdef bint escaped, content
+    cdef int code
+    cdef Py_ssize_t k = cs.k
+    while pos < cs.n:
+        first_line = cs.line
+        field = 0
+        content = False
+        r = cs.nrec
+        if r >= cs.cap:
+            return CSV_FIELDS  # (cannot happen: room for a record per line)
+        b = cs.bounds + 2 * k * r
+        while True:
+            code = csv_field(cs, &pos, &start, &end, &escaped, &content)
+            if code != CSV_OK:
+                cs.bad_line = first_line
+                return code
+            if field < cs.ncols and cs.slot[field] >= 0:
+                b[2 * cs.slot[field]] = start
+                b[2 * cs.slot[field] + 1] = end
+                cs.escaped[k * r + cs.slot[field]] = escaped
+            field += 1
+            if pos < cs.n and cs.s[pos] == 44:
+                pos += 1
+                continue
+            break
+        if pos < cs.n:  # the line end
+            pos += 1
+            cs.line += 1
+        if not content:
+            continue
+        if field != cs.ncols:
+            cs.bad_line = first_line
+            cs.bad_fields = field
+            return CSV_FIELDS
+        cs.lines[r] = first_line
+        cs.nrec += 1
+    return CSV_OK
+
+
+def csv_index(const uint8_t[::1] data, Py_ssize_t pos, int64_t first_line, Py_ssize_t ncols,
+              const int64_t[::1] slot, Py_ssize_t k):
+    """Index the records of ``data`` from byte ``pos`` (on line ``first_line``), ``ncols``
+    fields each, of which column c is wanted as field ``slot[c]`` (-1: not wanted) of ``k``.
+
+    Returns ``(bounds, escaped, lines)``: int64 ``(N, k, 2)`` byte offsets of each wanted
+    field's content (inside its quotes), uint8 ``(N, k)`` flags of fields with "" escapes,
+    and int64 ``(N,)`` lines; or raises ValueError ``(reason, line, fields)``."""
+    cdef CsvScan cs
+    cdef Py_ssize_t n = data.shape[0], cap, c
+    cdef int code
+    if slot.shape[0] != ncols or k < 1 or not 0 <= pos <= n:
+        raise ValueError("bad arguments")
+    for c in range(ncols):
+        if not -1 <= slot[c] < k:
+            raise ValueError("bad arguments")
+    # A record takes at least one line end, or ends the file: room for one per line.
+    cap = (np.count_nonzero(np.frombuffer(data, np.uint8)[pos:] == 10) if n > pos else 0) + 1
+    bounds = np.empty((cap, k, 2), np.int64)
+    escaped = np.zeros((cap, k), np.uint8)
+    lines = np.empty(cap, np.int64)
+    cdef int64_t[:, :, ::1] bv = bounds
+    cdef uint8_t[:, ::1] ev = escaped
+    cdef int64_t[::1] lv = lines
+    cs.s = &data[0] if n else NULL
+    cs.n = n
+    cs.ncols = ncols
+    cs.slot = &slot[0]
+    cs.k = k
+    cs.bounds = &bv[0, 0, 0]
+    cs.escaped = &ev[0, 0]
+    cs.lines = &lv[0]
+    cs.nrec = 0
+    cs.cap = cap
+    cs.line = first_line
+    cs.bad_line = 0
+    cs.bad_fields = 0
+    with nogil:
+        code = csv_scan(&cs, pos)
+    if code != CSV_OK:
+        reason = {CSV_FIELDS: "fields", CSV_AFTER_QUOTE: "after_quote",
+                  CSV_OPEN_QUOTE: "open_quote"}[code]
+        raise ValueError(reason, cs.bad_line, cs.bad_fields)
+    return bounds[:cs.nrec], escaped[:cs.nrec], lines[:cs.nrec]
