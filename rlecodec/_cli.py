@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._classes import decode_classes, decode_instances, encode_classes
+from ._classes import encode_classes
+from ._csvfile import TableError, text_stream
 from ._decode import decode
 from ._encode import encode
 from ._errors import RLEError
 from ._options import available_cores, check_output_dtype, fill_pattern
 from ._runs import from_runs, to_runs
-from ._csvfile import TableError, text_stream
 from ._table import Images, Row, decode_image, image_groups, next_record, read_rows
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
