@@ -23,10 +23,12 @@ from ._classes import decode_classes, decode_instances, encode_classes
 from ._decode import decode, decode_many
 from ._encode import encode, encode_many
 from ._errors import RLEError
+from ._masktable import MaskTable
 from ._runs import from_runs, to_runs
 from ._version import __version__
 
 __all__ = [
+    "MaskTable",
     "RLEError",
     "__version__",
     "coco",

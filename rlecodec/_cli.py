@@ -31,7 +31,17 @@ from ._encode import encode
 from ._errors import RLEError
 from ._options import available_cores, check_output_dtype, fill_pattern
 from ._runs import from_runs, to_runs
-from ._table import Images, Row, decode_image, image_groups, next_record, read_rows
+from ._table import (
+    Images,
+    Row,
+    decode_image,
+    image_error,
+    image_groups,
+    next_record,
+    read_rows,
+    row_problem,
+    where,
+)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
 
@@ -175,9 +185,8 @@ def run_decode(args: Any) -> int:
         try:
             array = decode_image(group, args.shape, args.layout, classes, options)
         except RLEError as err:
-            row = next((r for r in group if _row_fails(r, args)), group[0])
-            raise RowError(f"{args.csv}:{row.line}: image {row.image!r}"
-                           f"{'' if row.cls is None else f' class {row.cls!r}'}: {err}") from None
+            raise RowError(str(image_error(args.csv, group, err, args.shape, options))
+                           ) from None
         save_atomically(path, array, args.fsync)
         return "written"
 
@@ -203,14 +212,6 @@ class RowError(Exception):
     pass
 
 
-def _row_fails(row: Row, args: Any) -> bool:
-    try:
-        decode(row.rle, args.shape, order=args.order, base=args.base, relative=args.relative)
-    except RLEError:
-        return True
-    return False
-
-
 def _collect(future: Any, written: int, skipped: int, bad: list[str], args: Any) -> tuple[int, int]:
     try:
         status = future.result()
@@ -232,14 +233,12 @@ def run_check(args: Any) -> int:
     for row in rows:
         n_rows += 1
         images.add(row.image)
-        try:
-            runs = to_runs(row.rle, base=args.base, relative=args.relative)
-            decode(row.rle, (h, w), order=args.order, base=args.base, relative=args.relative,
-                   dtype=bool)
-        except RLEError as err:
+        problem = row_problem(row, (h, w), vars(args))
+        if problem is not None:
             n_bad += 1
-            print(f"{args.csv}:{row.line}: image {row.image!r}: {err}")
+            print(f"{where(args.csv, row)}: {problem}")
             continue
+        runs = to_runs(row.rle, base=args.base, relative=args.relative)
         n_empty += len(runs) == 0
         n_runs += len(runs)
         area += int(runs[:, 1].sum())

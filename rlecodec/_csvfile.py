@@ -36,6 +36,7 @@ def read_bytes(path: str) -> tuple[npt.NDArray[np.uint8], str]:
     try:
         with open(path, "rb") as handle:
             magic = handle.read(6)
+            handle.seek(0)
             size = os.fstat(handle.fileno()).st_size
             if magic.startswith(b"\x1f\x8b"):
                 return _unpacked(path, "gzip", lambda: gzip.GzipFile(fileobj=handle).read())

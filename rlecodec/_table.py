@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from ._classes import decode_classes, decode_instances
 from ._csvfile import RowIndex, TableError, read_bytes, read_header
+from ._decode import decode
+from ._errors import RLEError
 
 RLE_COLUMNS = ("EncodedPixels", "rle_mask", "segmentation", "annotation", "rle",
                "encoded_pixels", "predicted")
@@ -80,13 +82,14 @@ class Row:
     line: int          # 1-based line number in the file (the header is line 1)
     image: str
     cls: str | None
-    rle: str
+    rle: str | bytes   # the text (bytes as the file holds it, for the decoder)
 
 
 class Images:
     """The rows of a run-length CSV file grouped by image, from one indexing pass: image ids
-    in order of first appearance, each row's image, class, line and the span of its text.
-    Rows of one image need not be contiguous.
+    in order of first appearance, and for each row its image, class, line and the span of
+    its text, in numpy arrays (about 33 bytes a row).  Rows of one image need not be
+    contiguous.  Pickled, it leaves the file's bytes behind (:meth:`attach` them again).
 
     Examples
     --------
@@ -98,42 +101,49 @@ class Images:
     (['b', 'a'], ['1', '2'], [0, 2])
     """
 
+    data: npt.NDArray[np.uint8] | None
+
     def __init__(self, path: str, columns_hint: dict[str, str | None]) -> None:
         self.path = path
         self.data, self.form = read_bytes(path)
         fields, body = read_header(self.data, path)
-        self.columns = detect_columns(fields, **columns_hint)
+        try:
+            self.columns = detect_columns(fields, **columns_hint)
+        except TableError as err:
+            raise TableError(f"{path}: {err}") from None
         wanted = [self.columns.id, self.columns.rle]
         if self.columns.cls:
             wanted.append(self.columns.cls)
-        self.index = RowIndex(self.data, path, fields, body, wanted)
-        ids = self.index.values(0)
-        classes = self.index.values(2) if self.columns.cls else None
+        index = RowIndex(self.data, path, fields, body, wanted)
+        self.rle_bounds = np.ascontiguousarray(index.bounds[:, 1])
+        self.rle_escaped = np.ascontiguousarray(index.escaped[:, 1])
+        self.lines = index.lines.astype(np.int32 if len(index) < 2**31 - 1 else np.int64)
+        ids = index.values(0)
+        classes = index.values(2) if self.columns.cls else None
         if self.columns.packed:
             heads, _, tails = (np.char.rpartition(ids, b"_").T if len(ids)
                                else (ids, ids, ids))
             ids, classes = np.char.strip(heads), np.char.strip(tails)
         # Images in order of first appearance; a row's image is its index among them.
-        unique, first, self.image_of_row = np.unique(ids, return_index=True,
-                                                     return_inverse=True)
+        unique, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")
-        rank = np.empty_like(order)
+        rank = np.empty(len(order), np.int64)
         rank[order] = np.arange(len(order))
-        self.image_of_row = rank[self.image_of_row.reshape(-1)]
+        self.image_of_row = rank[inverse.reshape(-1)].astype(np.int32)
         self.sorted_ids = unique            # sorted, for lookups by bisection
         self.id_rank = rank                 # sorted position -> image number
-        self.ids = [self.index.text(raw, int(first[k]))
-                    for k, raw in enumerate(unique[order].tolist())]
-        self.class_of_row = np.full(len(ids), -1, np.int64)
+        self.ids = [index.text(raw, int(first[k])) for k, raw in
+                    zip(order.tolist(), unique[order].tolist(), strict=True)]
+        self.class_of_row = np.full(len(ids), -1, np.int32)
         self.file_classes: list[str] = []
         if classes is not None:
             names, inverse = np.unique(classes, return_inverse=True)
             texts = [raw.decode("utf-8", "replace") for raw in names.tolist()]
             self.file_classes = [t for t in texts if t]
             self.class_of_row = np.array([self.file_classes.index(t) if t else -1
-                                          for t in texts], np.int64)[inverse.reshape(-1)]
+                                          for t in texts], np.int32)[inverse.reshape(-1)]
         # Rows grouped by image, in file order within each image.
-        self.row_order = np.argsort(self.image_of_row, kind="stable")
+        self.row_order = np.argsort(self.image_of_row, kind="stable").astype(np.int32)
         self.row_start = np.searchsorted(self.image_of_row[self.row_order],
                                          np.arange(len(self.ids) + 1))
 
@@ -151,32 +161,46 @@ class Images:
             return int(self.id_rank[k])
         return -1
 
-    def rows_of(self, image: int) -> npt.NDArray[np.int64]:
+    def rows_of(self, image: int) -> npt.NDArray[np.int32]:
         """The rows of image number ``image``, in file order."""
         return self.row_order[self.row_start[image]:self.row_start[image + 1]]
 
-    def row(self, r: int) -> Row:
-        """Row ``r`` as a :class:`Row` (its text as str)."""
-        image = self.ids[int(self.image_of_row[r])]
+    def row(self, r: int, raw: bool = False) -> Row:
+        """Row ``r`` as a :class:`Row`: its text as str, or as the file's bytes (``raw``,
+        what the decoder reads fastest)."""
+        assert self.data is not None, "attach the file's bytes first"
+        start, end = self.rle_bounds[r]
+        text = self.data[start:end].tobytes()
+        if self.rle_escaped[r]:
+            text = text.replace(b'""', b'"')
         cls = int(self.class_of_row[r])
         name = self.file_classes[cls] if cls >= 0 else (None if self.columns.cls is None
                                                          and not self.columns.packed else "")
-        raw = self.index.field(1, r)
-        return Row(int(self.index.lines[r]), image, name,
-                   raw.decode("utf-8", "surrogateescape"))
+        return Row(int(self.lines[r]), self.ids[int(self.image_of_row[r])], name,
+                   text if raw else text.decode("utf-8", "surrogateescape"))
+
+    def attach(self, data: npt.NDArray[np.uint8]) -> None:
+        """The file's bytes again, after unpickling."""
+        self.data = data
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "data": None}
+
+    def __len__(self) -> int:
+        return len(self.lines)
 
 
 def read_rows(path: str, columns_hint: dict[str, str | None]) -> Iterator[Row]:
     """Every row of ``path`` in file order."""
     images = Images(path, columns_hint)
-    for r in range(len(images.index)):
+    for r in range(len(images)):
         yield images.row(r)
 
 
 def image_groups(images: Images) -> Iterator[list[Row]]:
     """The rows of each image, images in order of first appearance."""
     for k in range(len(images.ids)):
-        yield [images.row(int(r)) for r in images.rows_of(k)]
+        yield [images.row(int(r), raw=True) for r in images.rows_of(k)]
 
 
 def decode_image(rows: Sequence[Row], shape: tuple[int, int], layout: str, classes: list[str],
@@ -206,6 +230,36 @@ def decode_image(rows: Sequence[Row], shape: tuple[int, int], layout: str, class
     opts.pop("value", None)
     return decode_classes(by_class, shape, classes=classes, layout="labels",
                           last_wins=last_wins, out=out, **opts)
+
+
+def row_problem(row: Row, shape: tuple[int, int], options: dict[str, Any]) -> RLEError | None:
+    """What is wrong with one row on its own (``options`` as for :func:`decode_image`)."""
+    try:
+        decode(row.rle, shape, order=options.get("order", "F"), base=options.get("base", 1),
+               relative=options.get("relative", False), strict=options.get("strict", True),
+               dtype=bool)
+    except RLEError as err:
+        return err
+    return None
+
+
+def where(path: str, row: Row) -> str:
+    """``path:line: image 'id' class 'c'`` for a message about ``row``."""
+    return (f"{path}:{row.line}: image {row.image!r}"
+            f"{'' if row.cls is None else f' class {row.cls!r}'}")
+
+
+def image_error(path: str, rows: Sequence[Row], err: RLEError, shape: tuple[int, int],
+                options: dict[str, Any]) -> RLEError:
+    """``err`` (from :func:`decode_image`) as the error of the first row that fails on its
+    own, naming the file, line, image and class; or of the image (classes that overlap)."""
+    for row in rows:
+        problem = row_problem(row, shape, options)
+        if problem is not None:
+            return RLEError(f"{where(path, row)}: {problem}", token=problem.token,
+                            reason=problem.reason)
+    return RLEError(f"{path}: image {rows[0].image!r}: {err}", token=err.token,
+                    reason=err.reason)
 
 
 # Masks of large images are long strings: the csv module's 128 KiB field limit is lifted

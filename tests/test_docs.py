@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["rlecodec", "rlecodec.coco", "rlecodec._decode", "rlecodec._encode",
-           "rlecodec._runs", "rlecodec._errors", "rlecodec._classes"]
+           "rlecodec._runs", "rlecodec._errors", "rlecodec._classes", "rlecodec._masktable",
+           "rlecodec._table", "rlecodec._csvfile"]
 
 
 @pytest.mark.parametrize("name", MODULES)
