@@ -4,7 +4,8 @@ no kernel call here but the label scan and overlap check."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,31 +36,45 @@ def _class_key(k: Any) -> tuple[int, Any]:
     return (0, k) if isinstance(k, (int, np.integer)) else (1, str(k))
 
 
-def _class_rows(keys: list[Any], items: list[Any]) -> tuple[list[Any], list[int], list[str]]:
-    """Every row of every class as a decoding source, its class index and its name."""
-    sources, slots, names = [], [], []
+def _place(keys: list[Any], items: list[Any], row: int) -> str:
+    """How messages name row number ``row`` of :func:`_class_rows` (worked out only when a
+    message needs it: most calls never do)."""
     for k, item in enumerate(items):
-        rows = item if isinstance(item, list) else [item]
-        for n, rle in enumerate(rows):
-            names.append(f"class {keys[k]!r}" + (f" row {n}" if len(rows) > 1 else ""))
+        count = len(item) if isinstance(item, list) else 1
+        if row < count:
+            return f"class {keys[k]!r}" + (f" row {row}" if count > 1 else "")
+        row -= count
+    raise IndexError(row)
+
+
+def _place_of(keys: list[Any], items: list[Any], rows: list[int], row: int) -> str:
+    return _place(keys, items, rows[row])
+
+
+def _class_rows(keys: list[Any], items: list[Any]) -> tuple[list[Any], list[int]]:
+    """Every row of every class as a decoding source, and its class index."""
+    sources, slots = [], []
+    for k, item in enumerate(items):
+        for rle in (item if isinstance(item, list) else (item,)):
             try:
                 sources.append(as_source(rle))
             except RLEError as err:
-                raise RLEError(f"{names[-1]}: {err}", token=err.token,
-                               reason=err.reason) from None
+                raise RLEError(f"{_place(keys, items, len(sources))}: {err}",
+                               token=err.token, reason=err.reason) from None
             slots.append(k)
-    return sources, slots, names
+    return sources, slots
 
 
-def _write_rows(sources: list[Any], slots: list[int], names: list[str], out: npt.NDArray[Any],
-                shape: tuple[int, int], opts: DecodeOptions, clear: bool = False) -> None:
+def _write_rows(sources: list[Any], slots: list[int], name: Callable[[int], str],
+                out: npt.NDArray[Any], shape: tuple[int, int], opts: DecodeOptions,
+                clear: bool = False) -> None:
     """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first
-    (``clear``: ``out`` is zeroed then, before the first write); errors name the class and
-    row."""
+    (``clear``: ``out`` is zeroed then, before the first write); errors name the row with
+    ``name(row)``."""
     def explain(err: KernelError) -> RLEError:
         row = err.item or 0
         error = describe(err, sources[row], base=opts.base, shape=shape)
-        return RLEError(f"{names[row]}: {error}", token=error.token, reason=error.reason)
+        return RLEError(f"{name(row)}: {error}", token=error.token, reason=error.reason)
 
     decode_sources(sources, shape, out, opts, batch=True, threads=1,
                    slots=np.array(slots, np.int64), zeroed=True, clear=clear, explain=explain)
@@ -71,9 +86,9 @@ def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
     only the runs are written, a class's rows are OR-ed, and nothing is written unless
     every row is valid (a given ``out`` is zeroed only then)."""
     stack = np.zeros((*shape, len(keys)), opts.dtype) if out is None else out
-    sources, slots, names = _class_rows(keys, items)
-    _write_rows(sources, slots, names, stack.transpose(2, 0, 1), shape, opts,
-                clear=out is not None)
+    sources, slots = _class_rows(keys, items)
+    _write_rows(sources, slots, lambda row: _place(keys, items, row), stack.transpose(2, 0, 1),
+                shape, opts, clear=out is not None)
     return stack
 
 
@@ -113,14 +128,15 @@ def _label_map(keys: list[Any], items: list[Any], shape: tuple[int, int], last_w
     """Class ids in an ``(H, W)`` map, class by class (a later class overwrites with
     ``last_wins``, else overlapping classes are an error, found in run space)."""
     ids = [int(k) if isinstance(k, (int, np.integer)) else n + 1 for n, k in enumerate(keys)]
-    sources, slots, names = _class_rows(keys, items)
+    sources, slots = _class_rows(keys, items)
     opts = decode_options(value=0, **options)
     labels = np.zeros(shape, opts.dtype)
     for k, label in enumerate(ids):
         mine = [i for i, slot in enumerate(slots) if slot == k]
         if mine:
-            _write_rows([sources[i] for i in mine], [0] * len(mine), [names[i] for i in mine],
-                        labels[None], shape, decode_options(value=label, **options))
+            _write_rows([sources[i] for i in mine], [0] * len(mine),
+                        functools.partial(_place_of, keys, items, mine), labels[None],
+                        shape, decode_options(value=label, **options))
     if not last_wins and sources:
         pair = _first_overlap(sources, slots, opts)
         if pair is not None:

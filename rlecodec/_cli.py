@@ -183,7 +183,8 @@ def run_decode(args: Any) -> int:
         if not args.overwrite and is_complete_npy(path):
             return "skipped"
         try:
-            array = decode_image(group, args.shape, args.layout, classes, options)
+            array = decode_image([r.rle for r in group], [r.cls for r in group], args.shape,
+                                 args.layout, classes, options)
         except RLEError as err:
             raise RowError(str(image_error(args.csv, group, err, args.shape, options))
                            ) from None

@@ -130,7 +130,7 @@ class MaskTable:
         """The mask of ``image``, or all background for an id the file does not hold."""
         k = self._images.find(image)
         if k < 0:
-            return self._write_rows(image, [], out)
+            return self._empty(image, out)
         return self._decode(k, out)
 
     def texts(self, image: str | int) -> dict[str, Any] | list[str]:
@@ -186,15 +186,19 @@ class MaskTable:
         return [self._images.row(int(r), raw=True) for r in self._images.rows_of(k)]
 
     def _decode(self, k: int, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
-        return self._write_rows(self._images.ids[k], self._rows(k), out)
-
-    def _write_rows(self, image: str, rows: list[Row], out: npt.NDArray[Any] | None
-                    ) -> npt.NDArray[Any]:
+        self._open()
+        image = self._images.ids[k]
         shape = self.shape_of(image)
+        texts, classes = self._images.texts_of(k)
         try:
-            return decode_image(rows, shape, self.layout, self._names, self._options, out)
-        except RLEError as err:
-            raise image_error(self.path, rows, err, shape, self._options) from None
+            return decode_image(texts, classes, shape, self.layout, self._names,
+                                self._options, out)
+        except RLEError as err:  # (the rows again, as Rows: only to name the bad one)
+            raise image_error(self.path, self._rows(k), err, shape, self._options) from None
+
+    def _empty(self, image: str, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
+        return decode_image([], [], self.shape_of(image), self.layout, self._names,
+                            self._options, out)
 
     def _open(self) -> None:
         """The file's bytes, opened again in a process this table was pickled into."""

@@ -88,7 +88,7 @@ class Row:
 class Images:
     """The rows of a run-length CSV file grouped by image, from one indexing pass: image ids
     in order of first appearance, and for each row its image, class, line and the span of
-    its text, in numpy arrays (about 33 bytes a row).  Rows of one image need not be
+    its text, in numpy arrays (about 44 bytes a row).  Rows of one image need not be
     contiguous.  Pickled, it leaves the file's bytes behind (:meth:`attach` them again).
 
     Examples
@@ -115,8 +115,11 @@ class Images:
         if self.columns.cls:
             wanted.append(self.columns.cls)
         index = RowIndex(self.data, path, fields, body, wanted)
-        self.rle_bounds = np.ascontiguousarray(index.bounds[:, 1])
-        self.rle_escaped = np.ascontiguousarray(index.escaped[:, 1])
+        # Per row: the span of its text, whether it holds "" escapes, its class (filled
+        # in below); one array, so that an image's rows are gathered in one step.
+        self.row_info = np.empty((len(index), 4), np.int64)
+        self.row_info[:, :2] = index.bounds[:, 1]
+        self.row_info[:, 2] = index.escaped[:, 1]
         self.lines = index.lines.astype(np.int32 if len(index) < 2**31 - 1 else np.int64)
         ids = index.values(0)
         classes = index.values(2) if self.columns.cls else None
@@ -134,14 +137,14 @@ class Images:
         self.id_rank = rank                 # sorted position -> image number
         self.ids = [index.text(raw, int(first[k])) for k, raw in
                     zip(order.tolist(), unique[order].tolist(), strict=True)]
-        self.class_of_row = np.full(len(ids), -1, np.int32)
+        self.row_info[:, 3] = -1
         self.file_classes: list[str] = []
         if classes is not None:
             names, inverse = np.unique(classes, return_inverse=True)
             texts = [raw.decode("utf-8", "replace") for raw in names.tolist()]
             self.file_classes = [t for t in texts if t]
-            self.class_of_row = np.array([self.file_classes.index(t) if t else -1
-                                          for t in texts], np.int32)[inverse.reshape(-1)]
+            self.row_info[:, 3] = np.array([self.file_classes.index(t) if t else -1
+                                            for t in texts], np.int64)[inverse.reshape(-1)]
         # Rows grouped by image, in file order within each image.
         self.row_order = np.argsort(self.image_of_row, kind="stable").astype(np.int32)
         self.row_start = np.searchsorted(self.image_of_row[self.row_order],
@@ -169,15 +172,27 @@ class Images:
         """Row ``r`` as a :class:`Row`: its text as str, or as the file's bytes (``raw``,
         what the decoder reads fastest)."""
         assert self.data is not None, "attach the file's bytes first"
-        start, end = self.rle_bounds[r]
+        start, end, escaped, cls = self.row_info[r].tolist()
         text = self.data[start:end].tobytes()
-        if self.rle_escaped[r]:
+        if escaped:
             text = text.replace(b'""', b'"')
-        cls = int(self.class_of_row[r])
         name = self.file_classes[cls] if cls >= 0 else (None if self.columns.cls is None
                                                          and not self.columns.packed else "")
         return Row(int(self.lines[r]), self.ids[int(self.image_of_row[r])], name,
                    text if raw else text.decode("utf-8", "surrogateescape"))
+
+    def texts_of(self, image: int) -> tuple[list[bytes], list[str | None]]:
+        """The texts (as the file's bytes) and classes of image number ``image``'s rows: what
+        :func:`decode_image` takes, without a :class:`Row` each."""
+        assert self.data is not None, "attach the file's bytes first"
+        data, names = self.data, self.file_classes
+        info = self.row_info[self.row_order[self.row_start[image]:self.row_start[image + 1]]]
+        texts, classes = [], []
+        for start, end, escaped, cls in info.tolist():
+            text = data[start:end].tobytes()
+            texts.append(text.replace(b'""', b'"') if escaped else text)
+            classes.append(names[cls] if cls >= 0 else None)
+        return texts, classes
 
     def attach(self, data: npt.NDArray[np.uint8]) -> None:
         """The file's bytes again, after unpickling."""
@@ -203,17 +218,17 @@ def image_groups(images: Images) -> Iterator[list[Row]]:
         yield [images.row(int(r), raw=True) for r in images.rows_of(k)]
 
 
-def decode_image(rows: Sequence[Row], shape: tuple[int, int], layout: str, classes: list[str],
+def decode_image(texts: Sequence[Any], row_classes: Sequence[str | None],
+                 shape: tuple[int, int], layout: str, classes: list[str],
                  options: dict[str, Any], out: npt.NDArray[Any] | None = None
                  ) -> npt.NDArray[Any]:
-    """One image's rows as an array in ``layout``: "channels" ``(H, W, C)`` for ``classes``
-    (a row of another class goes to the first), "labels" ``(H, W)`` class numbers 1..C, or
-    "union" ``(H, W)``.  ``options`` are decode_classes' (order, base, relative, strict,
-    dtype, value, last_wins); RLEError names the class and row."""
+    """One image's rows (their texts and classes) as an array in ``layout``: "channels"
+    ``(H, W, C)`` for ``classes`` (a row of another class goes to the first), "labels"
+    ``(H, W)`` class numbers 1..C, or "union" ``(H, W)``.  ``options`` are decode_classes'
+    (order, base, relative, strict, dtype, value, last_wins); RLEError names the class."""
     opts = dict(options)
     last_wins = opts.pop("last_wins", False)
     if layout == "union" or not classes:
-        texts = [row.rle for row in rows]
         union = decode_instances(texts, shape, out=None if out is None or layout == "channels"
                                  else out, **opts)
         if layout != "channels":
@@ -223,8 +238,8 @@ def decode_image(rows: Sequence[Row], shape: tuple[int, int], layout: str, class
         out[:, :, 0] = union
         return out
     by_class: dict[str, list[Any]] = {}
-    for row in rows:
-        by_class.setdefault(row.cls if row.cls in classes else classes[0], []).append(row.rle)
+    for text, cls in zip(texts, row_classes, strict=True):
+        by_class.setdefault(cls if cls in classes else classes[0], []).append(text)
     if layout == "channels":
         return decode_classes(by_class, shape, classes=classes, out=out, **opts)
     opts.pop("value", None)

@@ -116,6 +116,18 @@ cdef int csv_scan(CsvScan *cs, Py_ssize_t pos) noexcept nogil:
     return CSV_OK
 
 
+cdef Py_ssize_t count_line_ends(const uint8_t *s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t count = 0
+    cdef const uint8_t *end = s + n
+    while s < end:
+        s = <const uint8_t *> memchr(s, 10, <size_t> (end - s))
+        if s == NULL:
+            break
+        count += 1
+        s += 1
+    return count
+
+
 def csv_index(const uint8_t[::1] data, Py_ssize_t pos, int64_t first_line, Py_ssize_t ncols,
               const int64_t[::1] slot, Py_ssize_t k):
     """Index the records of ``data`` from byte ``pos`` (on line ``first_line``), ``ncols``
@@ -133,7 +145,8 @@ def csv_index(const uint8_t[::1] data, Py_ssize_t pos, int64_t first_line, Py_ss
         if not -1 <= slot[c] < k:
             raise ValueError("bad arguments")
     # A record takes at least one line end, or ends the file: room for one per line.
-    cap = (np.count_nonzero(np.frombuffer(data, np.uint8)[pos:] == 10) if n > pos else 0) + 1
+    with nogil:
+        cap = (count_line_ends(&data[pos], n - pos) if n > pos else 0) + 1
     bounds = np.empty((cap, k, 2), np.int64)
     escaped = np.zeros((cap, k), np.uint8)
     lines = np.empty(cap, np.int64)
