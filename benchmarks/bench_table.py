@@ -129,13 +129,14 @@ def run(args: argparse.Namespace, work: str) -> None:
     for name, seconds in times.items():
         print(f"  {name:34s} {seconds * 1e6:9.1f} us per image")
     print("ratios (rlecodec's time over the other's; the targets in brackets):")
-    print(f"  table[id] / np.load                     {times['table[id]'] / times['np.load (page cache)']:.3f}"
-          "  (<= 0.333)")
-    print(f"  table[id] / pandas + snippet            {times['table[id]'] / times['pandas + snippet']:.3f}"
-          "  (<= 0.05)")
-    print(f"  table.decode(out=) / decode_classes     "
-          f"{times['table.decode(id, out=buf)'] / times['decode_classes (texts in memory)']:.3f}"
-          "  (<= 1.2)")
+    ratios = [
+        ("table[id] / np.load", times["table[id]"] / times["np.load (page cache)"], 1 / 3),
+        ("table[id] / pandas + snippet", times["table[id]"] / times["pandas + snippet"], 0.05),
+        ("table.decode(out=) / decode_classes", times["table.decode(id, out=buf)"]
+         / times["decode_classes (texts in memory)"], 1.2),
+    ]
+    for name, ratio, target in ratios:
+        print(f"  {name:38s} {ratio:.3f}  (<= {target:.3g})")
     print(f"  open the table / rlecodec decode        {opening / predecode:.4f}  (<= 0.01): "
           f"{opening * 1e3:.1f} ms against {predecode:.1f} s")
 
