@@ -82,13 +82,21 @@ def _write_rows(sources: list[Any], slots: list[int], name: Callable[[int], str]
 
 def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
                     opts: DecodeOptions, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
-    """Every row of every class written into one zeroed ``(H, W, C)`` stack in one batch:
-    only the runs are written, a class's rows are OR-ed, and nothing is written unless
-    every row is valid (a given ``out`` is zeroed only then)."""
-    stack = np.zeros((*shape, len(keys)), opts.dtype) if out is None else out
     sources, slots = _class_rows(keys, items)
-    _write_rows(sources, slots, lambda row: _place(keys, items, row), stack.transpose(2, 0, 1),
-                shape, opts, clear=out is not None)
+    return stack_rows(sources, slots, len(keys), shape, opts, out,
+                      lambda row: _place(keys, items, row))
+
+
+def stack_rows(sources: list[Any], slots: list[int], channels: int, shape: tuple[int, int],
+               opts: DecodeOptions, out: npt.NDArray[Any] | None,
+               name: Callable[[int], str]) -> npt.NDArray[Any]:
+    """Rows (normalised sources) written into channel ``slots[i]`` of one zeroed ``(H, W,
+    C)`` stack in one batch: only the runs are written, a channel's rows are OR-ed, and
+    nothing is written unless every row is valid (a given ``out`` is zeroed only then).
+    ``name(row)`` names a bad row in its error."""
+    stack = np.zeros((*shape, channels), opts.dtype) if out is None else out
+    _write_rows(sources, slots, name, stack.transpose(2, 0, 1), shape, opts,
+                clear=out is not None)
     return stack
 
 

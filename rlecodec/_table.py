@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._classes import decode_classes, decode_instances
+from ._classes import decode_classes, decode_instances, stack_rows
 from ._csvfile import RowIndex, TableError, read_bytes, read_header
-from ._decode import decode
+from ._decode import decode, decode_options, writable_out
 from ._errors import RLEError
+from ._inputs import as_source
 
 RLE_COLUMNS = ("EncodedPixels", "rle_mask", "segmentation", "annotation", "rle",
                "encoded_pixels", "predicted")
@@ -157,12 +158,21 @@ class Images:
                       key=lambda c: (0, int(c), "") if c.isdigit() else (1, 0, c))
 
     def find(self, image: str) -> int:
-        """The number of ``image`` in :attr:`ids`, or -1."""
+        """The number of ``image`` in :attr:`ids`, or -1 (by bisection in the sorted ids;
+        the lookups of one process are remembered, a dict entry an image asked for)."""
+        try:
+            return self._found[image]
+        except KeyError:
+            pass
+        except AttributeError:  # (a new table, or one just unpickled)
+            self._found: dict[str, int] = {}
         key = image.encode("utf-8", "surrogatepass")
         k = int(np.searchsorted(self.sorted_ids, key))
-        if k < len(self.sorted_ids) and self.sorted_ids[k] == key:
-            return int(self.id_rank[k])
-        return -1
+        found = int(self.id_rank[k]) if (k < len(self.sorted_ids)
+                                          and self.sorted_ids[k] == key) else -1
+        if found >= 0:
+            self._found[image] = found
+        return found
 
     def rows_of(self, image: int) -> npt.NDArray[np.int32]:
         """The rows of image number ``image``, in file order."""
@@ -199,7 +209,9 @@ class Images:
         self.data = data
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "data": None}
+        state = {**self.__dict__, "data": None}
+        state.pop("_found", None)  # (remembered lookups stay in their process)
+        return state
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -237,11 +249,24 @@ def decode_image(texts: Sequence[Any], row_classes: Sequence[str | None],
             return union[:, :, None]
         out[:, :, 0] = union
         return out
+    channel: dict[str | None, int] = {cls: k for k, cls in enumerate(classes)}
+    if layout == "channels":  # (straight to the writer: no mapping of classes to build)
+        options_ = decode_options(opts.get("order", "F"), opts.get("base", 1),
+                                  opts.get("relative", False), opts.get("strict", True),
+                                  out.dtype if out is not None else opts.get("dtype", "u1"),
+                                  opts.get("value", 1))
+        if out is not None:
+            out = writable_out(out, 3)
+            if out.shape != (*shape, len(classes)):
+                raise ValueError(f"out must have shape {(*shape, len(classes))}, got "
+                                 f"{out.shape}")
+        return stack_rows([as_source(t) for t in texts],
+                          [channel.get(cls, 0) for cls in row_classes], len(classes), shape,
+                          options_, out, lambda row: f"class {row_classes[row]!r}")
     by_class: dict[str, list[Any]] = {}
     for text, cls in zip(texts, row_classes, strict=True):
-        by_class.setdefault(cls if cls in classes else classes[0], []).append(text)
-    if layout == "channels":
-        return decode_classes(by_class, shape, classes=classes, out=out, **opts)
+        by_class.setdefault(cls if cls is not None and cls in channel else classes[0],
+                            []).append(text)
     opts.pop("value", None)
     return decode_classes(by_class, shape, classes=classes, layout="labels",
                           last_wins=last_wins, out=out, **opts)
