@@ -25,9 +25,11 @@ from ._encode import encode, encode_many
 from ._errors import RLEError
 from ._masktable import MaskTable
 from ._runs import from_runs, to_runs
+from ._sizes import ImageSizes
 from ._version import __version__
 
 __all__ = [
+    "ImageSizes",
     "MaskTable",
     "RLEError",
     "__version__",

@@ -31,6 +31,7 @@ from ._encode import encode
 from ._errors import RLEError
 from ._options import available_cores, check_output_dtype, fill_pattern
 from ._runs import from_runs, to_runs
+from ._sizes import ImageSizes, Shapes, SizeError
 from ._table import (
     Images,
     Row,
@@ -38,7 +39,6 @@ from ._table import (
     image_error,
     image_groups,
     next_record,
-    read_rows,
     row_problem,
     where,
 )
@@ -162,9 +162,23 @@ def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
     return bar
 
 
+def open_table(args: Any) -> tuple[Images, Shapes]:
+    """The CSV's rows by image, and where each image's size comes from (--shape, --images,
+    the size columns)."""
+    images = Images(args.csv, dict(id_col=args.id_col, class_col=args.class_col,
+                                   rle_col=args.rle_col, height_col=args.height_col,
+                                   width_col=args.width_col))
+    if args.shape is not None and args.images is not None:
+        raise CommandError("give --shape or --images, not both")
+    try:
+        source = ImageSizes(args.images) if args.images is not None else args.shape
+        return images, Shapes(source, images.sizes, args.prefer_columns)
+    except SizeError as err:
+        raise CommandError(str(err)) from None
+
+
 def run_decode(args: Any) -> int:
-    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
-    images = Images(args.csv, hint)
+    images, shapes = open_table(args)
     has_classes = bool(images.columns.cls or images.columns.packed)
     if args.layout is None:
         args.layout = "channels" if has_classes else "union"
@@ -174,7 +188,7 @@ def run_decode(args: Any) -> int:
     written = skipped = 0
     bad: list[str] = []
 
-    def work(group: list[Row]) -> str:
+    def work(k: int, group: list[Row]) -> str:
         image = group[0].image
         if any(ord(c) < 32 or ord(c) == 127 for c in image):
             raise RowError(f"{args.csv}:{group[0].line}: image id {image!r} has a control "
@@ -183,19 +197,23 @@ def run_decode(args: Any) -> int:
         if not args.overwrite and is_complete_npy(path):
             return "skipped"
         try:
-            array = decode_image([r.rle for r in group], [r.cls for r in group], args.shape,
+            shape = shapes(k, image)
+        except SizeError as err:
+            raise RowError(f"{args.csv}:{group[0].line}: {err}") from None
+        try:
+            array = decode_image([r.rle for r in group], [r.cls for r in group], shape,
                                  args.layout, classes, options)
         except RLEError as err:
-            raise RowError(str(image_error(args.csv, group, err, args.shape, options))
-                           ) from None
+            raise RowError(str(image_error(args.csv, group, err, shape, options))) from None
         save_atomically(path, array, args.fsync)
         return "written"
 
-    groups = (g for g in image_groups(images) if in_shard(g[0].image, args.shard))
+    groups = ((k, g) for k, g in enumerate(image_groups(images))
+              if in_shard(g[0].image, args.shard))
     with ThreadPoolExecutor(args.workers) as pool:
         pending = []
-        for group in progress(groups, args.quiet, "image"):
-            pending.append(pool.submit(work, group))
+        for k, group in progress(groups, args.quiet, "image"):
+            pending.append(pool.submit(work, k, group))
             if len(pending) >= 4 * args.workers:
                 written, skipped = _collect(pending[0], written, skipped, bad, args)
                 pending.pop(0)
@@ -226,15 +244,19 @@ def _collect(future: Any, written: int, skipped: int, bad: list[str], args: Any)
 
 
 def run_check(args: Any) -> int:
-    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
-    rows = read_rows(args.csv, hint)
+    table, shapes = open_table(args)
     n_rows = n_empty = n_runs = area = n_bad = 0
     images: set[str] = set()
-    h, w = args.shape
-    for row in rows:
+    for r in range(len(table)):
+        row = table.row(r, raw=True)
         n_rows += 1
         images.add(row.image)
-        problem = row_problem(row, (h, w), vars(args))
+        problem: ValueError | None
+        try:
+            problem = row_problem(row, shapes(int(table.image_of_row[r]), row.image),
+                                  vars(args))
+        except SizeError as err:
+            problem = err
         if problem is not None:
             n_bad += 1
             print(f"{where(args.csv, row)}: {problem}")
@@ -329,35 +351,38 @@ def run_convert(args: Any) -> int:
     Same pixel order: run by run, never densified; another order: through the mask."""
     import csv
 
-    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col)
-    columns = Images(args.csv, hint).columns  # (also checks every row's field count)
+    table, shapes = open_table(args)  # (which also checks every row's field count)
+    columns = table.columns
     with text_stream(args.csv) as handle:
         reader = csv.reader(handle)
         header = next_record(reader, args.csv) or []
         where = [name.strip() for name in header].index(columns.rle)
 
         def rows() -> Iterator[list[str]]:
+            r = 0  # (the table's row number: both skip the records that are all blank)
             while (record := next_record(reader, args.csv)) is not None:
-                if not record:
+                if all(not cell.strip() for cell in record):
                     continue
                 if len(record) != len(header):
                     raise CommandError(f"{args.csv}:{reader.line_num}: {len(record)} fields, "
                                        f"expected {len(header)} (nothing was written)")
                 text = record[where]
                 try:
+                    shape = shapes(int(table.image_of_row[r]), table.ids[
+                        int(table.image_of_row[r])])
+                    r += 1
                     if args.order == args.to_order:
                         runs = to_runs(text, base=args.base, relative=args.relative)
-                        h, w = args.shape
-                        if len(runs) and int(runs[-1].sum()) > h * w:
+                        if len(runs) and int(runs[-1].sum()) > shape[0] * shape[1]:
                             raise RLEError("a run ends past the last pixel", reason="past_end")
                         record[where] = from_runs(runs, base=args.to_base,
                                                   relative=args.to_relative)
                     else:
-                        mask = decode(text, args.shape, order=args.order, base=args.base,
+                        mask = decode(text, shape, order=args.order, base=args.base,
                                       relative=args.relative, dtype=bool)
                         record[where] = encode(mask, order=args.to_order, base=args.to_base,
                                                relative=args.to_relative)
-                except RLEError as err:
+                except (RLEError, SizeError) as err:
                     raise CommandError(f"{args.csv}:{reader.line_num}: {err} "
                                        "(nothing was written)") from None
                 yield record
@@ -374,7 +399,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("csv", help="CSV file of run-length masks")
-        p.add_argument("--shape", type=parse_shape, required=True, help="HEIGHTxWIDTH")
+        p.add_argument("--shape", type=parse_shape,
+                       help="HEIGHTxWIDTH of every mask (else from --images, or from the "
+                            "CSV's height and width columns)")
+        p.add_argument("--images", metavar="DIR",
+                       help="the size of each mask from its image file's header (found by "
+                            "path, name or name without extension, nested folders too; "
+                            "needs Pillow: pip install 'rlecodec[image]')")
+        p.add_argument("--height-col", help="the column of image heights (default: height, "
+                                            "img_height or image_height, any case)")
+        p.add_argument("--width-col", help="the column of image widths")
+        p.add_argument("--prefer-columns", action="store_true",
+                       help="where --shape or --images and the size columns disagree, the "
+                            "columns win (else that image is an error)")
         p.add_argument("--order", choices=["F", "C"], default="F",
                        help="pixel numbering: F column-major (Kaggle), C row-major")
         p.add_argument("--base", type=int, choices=[0, 1], default=1)

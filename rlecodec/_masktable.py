@@ -16,6 +16,7 @@ from ._csvfile import TableError, read_bytes
 from ._decode import decode_options
 from ._errors import RLEError
 from ._options import check_shape
+from ._sizes import Shapes, SizeError
 from ._table import Images, Row, decode_image, image_error, row_problem, where
 
 Shape = tuple[int, int]
@@ -35,8 +36,13 @@ class MaskTable:
         A CSV file as downloaded: plain, or ``.gz``, ``.bz2``, ``.xz``, or a ``.zip``
         holding one file (read into memory once), with or without a byte-order mark,
         ``\\n`` or ``\\r\\n`` line ends, quoted fields.
-    shape : (int, int) or callable
-        ``(height, width)`` of every mask, or ``image_id -> (height, width)``.
+    shape : (int, int), callable or None
+        ``(height, width)`` of every mask, or ``image_id -> (height, width)`` (such as
+        ``rlecodec.ImageSizes(folder)``, which reads the image files' headers); None when
+        the file has height and width columns (``height``/``width``, ``img_height``/
+        ``img_width``, ``image_height``/``image_width``, any case; or ``height_col``,
+        ``width_col``).  Where a shape and the columns disagree, that image is an error
+        unless ``prefer_columns``.
     layout : {"channels", "labels", "union"}, optional
         As for ``rlecodec decode``: ``(H, W, C)`` channels of ``classes``, an ``(H, W)``
         map of class numbers 1..C, or the ``(H, W)`` union of every row.  Default:
@@ -67,20 +73,26 @@ class MaskTable:
     {'1': '1 2', '3': '4 1'}
     """
 
-    def __init__(self, path: str | os.PathLike[str], shape: Shape | Callable[[str], Shape], *,
+    def __init__(self, path: str | os.PathLike[str],
+                 shape: Shape | Callable[[str], Shape] | None = None, *,
                  layout: str | None = None, classes: Sequence[Any] | None = None,
                  order: str = "F", base: int = 1, relative: bool = False,
                  dtype: npt.DTypeLike = np.uint8, value: Any = 1, strict: bool = True,
                  last_wins: bool = False, id_col: str | None = None,
-                 class_col: str | None = None, rle_col: str | None = None) -> None:
+                 class_col: str | None = None, rle_col: str | None = None,
+                 height_col: str | None = None, width_col: str | None = None,
+                 prefer_columns: bool = False) -> None:
         self.path = os.fspath(path)
-        self._shape = shape if callable(shape) else check_shape(shape)
+        if shape is not None and not callable(shape):
+            shape = check_shape(shape)
         decode_options(order, base, relative, strict, dtype, value)  # checked now, not later
         self._options: dict[str, Any] = dict(order=order, base=base, relative=relative,
                                              strict=strict, dtype=np.dtype(dtype), value=value,
                                              last_wins=bool(last_wins))
         self._images = Images(self.path, dict(id_col=id_col, class_col=class_col,
-                                              rle_col=rle_col))
+                                              rle_col=rle_col, height_col=height_col,
+                                              width_col=width_col))
+        self._shapes = Shapes(shape, self._images.sizes, prefer_columns)
         has_classes = bool(self._images.columns.cls or self._images.columns.packed)
         if layout is None:
             layout = "channels" if has_classes else "union"
@@ -151,10 +163,16 @@ class MaskTable:
         return by_class
 
     def check(self) -> list[str]:
-        """Every bad row, one message each (file, line, image, class, token); [] if none."""
+        """Every bad row, one message each (file, line, image, class, token), and every
+        image whose size cannot be known; [] if none."""
         problems = []
         for k in range(len(self)):
-            shape = self.shape_of(self._images.ids[k])
+            try:
+                shape = self._shapes(k, self._images.ids[k])
+            except SizeError as err:
+                problems.append(f"{self.path}:{int(self._images.lines[self._images.rows_of(k)[0]])}"
+                                f": {err}")
+                continue
             for row in self._rows(k):
                 problem = row_problem(row, shape, self._options)
                 if problem is not None:
@@ -162,10 +180,8 @@ class MaskTable:
         return problems
 
     def shape_of(self, image: str) -> Shape:
-        """The ``(height, width)`` of ``image``'s mask."""
-        if callable(self._shape):
-            return check_shape(self._shape(image))
-        return self._shape
+        """The ``(height, width)`` of ``image``'s mask (SizeError if it cannot be known)."""
+        return self._shapes(self._images.find(image), image)
 
     # ------------------------------------------------------------------ inside
     def _number(self, key: str | int) -> int:
@@ -188,7 +204,7 @@ class MaskTable:
     def _decode(self, k: int, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
         self._open()
         image = self._images.ids[k]
-        shape = self.shape_of(image)
+        shape = self._shapes(k, image)
         texts, classes = self._images.texts_of(k)
         try:
             return decode_image(texts, classes, shape, self.layout, self._names,
@@ -197,8 +213,14 @@ class MaskTable:
             raise image_error(self.path, self._rows(k), err, shape, self._options) from None
 
     def _empty(self, image: str, out: npt.NDArray[Any] | None) -> npt.NDArray[Any]:
-        return decode_image([], [], self.shape_of(image), self.layout, self._names,
-                            self._options, out)
+        if self._shapes.lookup is not None:
+            shape = check_shape(self._shapes.lookup(image))
+        elif self._shapes.fixed is not None:
+            shape = self._shapes.fixed
+        else:
+            raise SizeError(f"image {image!r} is not in {self.path}, whose size columns "
+                            "are the only source of sizes")
+        return decode_image([], [], shape, self.layout, self._names, self._options, out)
 
     def _open(self) -> None:
         """The file's bytes, opened again in a process this table was pickled into."""

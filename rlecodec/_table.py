@@ -18,6 +18,7 @@ from ._csvfile import RowIndex, TableError, read_bytes, read_header
 from ._decode import decode, decode_options, writable_out
 from ._errors import RLEError
 from ._inputs import as_source
+from ._sizes import find_size_columns, sizes_per_image
 
 RLE_COLUMNS = ("EncodedPixels", "rle_mask", "segmentation", "annotation", "rle",
                "encoded_pixels", "predicted")
@@ -108,14 +109,18 @@ class Images:
         self.path = path
         self.data, self.form = read_bytes(path)
         fields, body = read_header(self.data, path)
+        hint = dict(columns_hint)
+        height_col, width_col = hint.pop("height_col", None), hint.pop("width_col", None)
         try:
-            self.columns = detect_columns(fields, **columns_hint)
+            self.columns = detect_columns(fields, **hint)
+            size_columns = find_size_columns(fields, height_col, width_col)
         except TableError as err:
             raise TableError(f"{path}: {err}") from None
-        wanted = [self.columns.id, self.columns.rle]
-        if self.columns.cls:
-            wanted.append(self.columns.cls)
-        index = RowIndex(self.data, path, fields, body, wanted)
+        wanted = [self.columns.id, self.columns.rle, self.columns.cls or self.columns.id]
+        if size_columns:
+            wanted += size_columns
+        index = RowIndex(self.data, path, fields, body, list(dict.fromkeys(wanted)))
+        place = {name: k for k, name in enumerate(dict.fromkeys(wanted))}
         # Per row: the span of its text, whether it holds "" escapes, its class (filled
         # in below); one array, so that an image's rows are gathered in one step.
         self.row_info = np.empty((len(index), 4), np.int64)
@@ -123,7 +128,7 @@ class Images:
         self.row_info[:, 2] = index.escaped[:, 1]
         self.lines = index.lines.astype(np.int32 if len(index) < 2**31 - 1 else np.int64)
         ids = index.values(0)
-        classes = index.values(2) if self.columns.cls else None
+        classes = index.values(place[self.columns.cls]) if self.columns.cls else None
         if self.columns.packed:
             heads, _, tails = (np.char.rpartition(ids, b"_").T if len(ids)
                                else (ids, ids, ids))
@@ -146,6 +151,10 @@ class Images:
             self.file_classes = [t for t in texts if t]
             self.row_info[:, 3] = np.array([self.file_classes.index(t) if t else -1
                                             for t in texts], np.int64)[inverse.reshape(-1)]
+        #: (images, 2) heights and widths from the size columns, or None without them.
+        self.sizes = None if size_columns is None else sizes_per_image(
+            index.values(place[size_columns[0]]), index.values(place[size_columns[1]]),
+            self.lines, self.image_of_row, len(self.ids), path)
         # Rows grouped by image, in file order within each image.
         self.row_order = np.argsort(self.image_of_row, kind="stable").astype(np.int32)
         self.row_start = np.searchsorted(self.image_of_row[self.row_order],
