@@ -10,12 +10,11 @@ convert it to another variant, or write one from .npy masks.
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import itertools
 import os
+import signal
 import sys
-import threading
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,16 @@ from ._decode import decode
 from ._encode import encode
 from ._errors import RLEError
 from ._options import available_cores, check_output_dtype, fill_pattern
+from ._output import (
+    Stopped,
+    StopSignals,
+    atomic_file,
+    is_complete_npy,
+    output_names,
+    remove_stale_temporaries,
+    save_npy,
+    write_index,
+)
 from ._runs import from_runs, to_runs
 from ._sizes import ImageSizes, Shapes, SizeError
 from ._table import (
@@ -42,8 +51,6 @@ from ._table import (
     row_problem,
     where,
 )
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
 
 
 class CommandError(Exception):
@@ -79,76 +86,10 @@ def in_shard(image: str, shard: tuple[int, int] | None) -> bool:
     return shard is None or zlib.crc32(image.encode("utf-8")) % shard[1] == shard[0]
 
 
-def output_name(image: str) -> str:
-    stem = image
-    if stem.lower().endswith(IMAGE_SUFFIXES):
-        stem = stem.rsplit(".", 1)[0]
-    return stem.replace("/", "_").replace("\\", "_") + ".npy"
-
-
 def decode_options(args: Any) -> dict[str, Any]:
     """The decoding options of the command line, as decode_image takes them."""
     return dict(order=args.order, base=args.base, relative=args.relative,
                 dtype=np.dtype(args.dtype), value=args.value, last_wins=args.last_wins)
-
-
-@contextlib.contextmanager
-def atomic_file(path: str, mode: str, *, sync: bool = False, **kwargs: Any) -> Iterator[Any]:
-    """A file written under a temporary name in the same folder and renamed to ``path``
-    only once complete: a crash or kill of this process never leaves a truncated ``path``.
-    ``sync`` also flushes it to the disk first, so it survives a power loss."""
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    try:
-        with open(tmp, mode, **kwargs) as handle:
-            yield handle
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def save_atomically(path: str, array: npt.NDArray[Any], sync: bool) -> None:
-    with atomic_file(path, "wb", sync=sync) as handle:
-        np.save(handle, array)
-
-
-NPY_MAGIC = b"\x93NUMPY"
-
-
-def is_complete_npy(path: str) -> bool:
-    """Whether ``path`` is a whole .npy file: a valid header and exactly the bytes it
-    announces (what a power loss after an unsynced rename can break).
-
-    The header is read here from the format's definition (magic, version, header length,
-    a dict literal with ``descr``, ``fortran_order`` and ``shape``) rather than through
-    ``np.lib.format``, whose functions are untyped in some numpy releases.
-    """
-    try:
-        with open(path, "rb") as handle:
-            start = handle.read(len(NPY_MAGIC) + 2)
-            if len(start) < len(NPY_MAGIC) + 2 or not start.startswith(NPY_MAGIC):
-                return False
-            major = start[-2]
-            if major not in (1, 2, 3):  # a newer format: redo it rather than guess
-                return False
-            width = 2 if major == 1 else 4
-            header_len = int.from_bytes(handle.read(width), "little")
-            header = ast.literal_eval(handle.read(header_len).decode("latin-1" if major < 3
-                                                                      else "utf-8"))
-            if not isinstance(header, dict) or not isinstance(header.get("shape"), tuple):
-                return False
-            items = 1
-            for dim in header["shape"]:
-                items *= int(dim)
-            expected = handle.tell() + items * np.dtype(header["descr"]).itemsize
-            return os.fstat(handle.fileno()).st_size == expected
-    except (OSError, ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
 
 
 def progress(items: Iterator[Any], quiet: bool, unit: str) -> Iterator[Any]:
@@ -184,16 +125,20 @@ def run_decode(args: Any) -> int:
         args.layout = "channels" if has_classes else "union"
     classes = images.classes if has_classes else []
     options = decode_options(args)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise CommandError(f"--out {args.out} is a file, not a folder")
     os.makedirs(args.out, exist_ok=True)
-    written = skipped = 0
+    remove_stale_temporaries(args.out)
+    names = output_names(images.ids)
+    write_index(args.out, names, stop)
+    counts = {"written": 0, "skipped": 0}
     bad: list[str] = []
 
     def work(k: int, group: list[Row]) -> str:
+        if stop.stop.is_set():
+            return "stopped"
         image = group[0].image
-        if any(ord(c) < 32 or ord(c) == 127 for c in image):
-            raise RowError(f"{args.csv}:{group[0].line}: image id {image!r} has a control "
-                           "character, which no file name should hold")
-        path = os.path.join(args.out, output_name(image))
+        path = os.path.join(args.out, names[image])
         if not args.overwrite and is_complete_npy(path):
             return "skipped"
         try:
@@ -205,20 +150,31 @@ def run_decode(args: Any) -> int:
                                  args.layout, classes, options)
         except RLEError as err:
             raise RowError(str(image_error(args.csv, group, err, shape, options))) from None
-        save_atomically(path, array, args.fsync)
+        save_npy(path, array, args.fsync, stop)
         return "written"
 
     groups = ((k, g) for k, g in enumerate(image_groups(images))
               if in_shard(g[0].image, args.shard))
-    with ThreadPoolExecutor(args.workers) as pool:
-        pending = []
+    pool = ThreadPoolExecutor(args.workers)
+    pending: list[Any] = []
+    try:
         for k, group in progress(groups, args.quiet, "image"):
             pending.append(pool.submit(work, k, group))
             if len(pending) >= 4 * args.workers:
-                written, skipped = _collect(pending[0], written, skipped, bad, args)
-                pending.pop(0)
+                _collect(pending.pop(0), counts, bad, args)
+        while pending:
+            _collect(pending.pop(0), counts, bad, args)
+    except BaseException as err:
+        # Whatever stops the run (a signal, a full disk, a bad row): the workers stop at
+        # their next image or rename, and what they leave is whole or removed.
+        stop.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
         for future in pending:
-            written, skipped = _collect(future, written, skipped, bad, args)
+            with contextlib.suppress(BaseException):
+                _collect(future, counts, bad, args)
+        raise _stopped(err, counts, args.out) from None
+    pool.shutdown(wait=True)
+    written, skipped = counts["written"], counts["skipped"]
     if not args.quiet:
         print(f"{written} written, {skipped} already there, {len(bad)} bad, in {args.out}",
               file=sys.stderr)
@@ -231,7 +187,7 @@ class RowError(Exception):
     pass
 
 
-def _collect(future: Any, written: int, skipped: int, bad: list[str], args: Any) -> tuple[int, int]:
+def _collect(future: Any, counts: dict[str, int], bad: list[str], args: Any) -> None:
     try:
         status = future.result()
     except RowError as err:
@@ -239,8 +195,23 @@ def _collect(future: Any, written: int, skipped: int, bad: list[str], args: Any)
             raise CommandError(f"{err}\n(nothing was written for that image; --skip-bad "
                                "goes on with the others)") from None
         bad.append(str(err))
-        return written, skipped
-    return written + (status == "written"), skipped + (status == "skipped")
+        return
+    if status in counts:
+        counts[status] += 1
+
+
+def _stopped(err: BaseException, counts: dict[str, int], out: str) -> BaseException:
+    """The error that ends a stopped decode run, its message saying what was done."""
+    done = f"{counts['written']} written, {counts['skipped']} already there, in {out}"
+    if isinstance(err, (Stopped, KeyboardInterrupt)):
+        signum = err.signum if isinstance(err, Stopped) else signal.SIGINT
+        return Stopped(signum).with_message(
+            f"stopped by {signal.Signals(signum).name}: {done}; the same command resumes")
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return CommandFailure(f"{where}{err.strerror or err} ({done}; the same command "
+                              "resumes once that is fixed)")
+    return err
 
 
 def run_check(args: Any) -> int:
@@ -271,11 +242,12 @@ def run_check(args: Any) -> int:
 
 
 def write_csv_atomically(path: str, header: list[str], rows: Iterator[list[Any]]) -> int:
-    """Write a CSV through :func:`atomic_file`; return the number of rows."""
+    """Write a CSV through :func:`atomic_file` (nothing at all unless it is complete);
+    return the number of rows."""
     import csv
 
     count = 0
-    with atomic_file(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_file(path, "w", newline="", encoding="utf-8", stop=stop) as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:
@@ -466,33 +438,58 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class CommandFailure(Exception):
+    """A run that failed on the way (a full disk, say): print it and exit 1."""
+
+
+#: SIGTERM and SIGINT while a command runs: workers stop, temporary files are removed.
+stop = StopSignals()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; exit statuses: 0 done, 1 done but with bad rows skipped, or failed on
+    the way (the file system), 2 a usage or input error, 130 stopped by SIGINT, 143 by
+    SIGTERM."""
     args = build_parser().parse_args(argv)
+    stop.stop.clear()
+    stop.ignore_after = argv is None  # (the command line's own process exits next)
     try:
-        if args.command == "decode":
-            if args.workers < 1:
-                raise CommandError("--workers must be at least 1")
-            args.value = checked_value(args.dtype, args.value)
-            return run_decode(args)
-        if args.command == "encode":
-            return run_encode(args)
-        if args.command == "convert":
-            args.to_order = args.to_order or args.order
-            args.to_base = args.base if args.to_base is None else args.to_base
-            args.to_relative = (args.relative if args.to_relative is None
-                                else args.to_relative == "yes")
-            return run_convert(args)
-        return run_check(args)
-    except (CommandError, TableError) as err:
+        with stop:
+            return _run(args)
+    except (CommandError, TableError, SizeError) as err:
         print(f"rlecodec: {err}", file=sys.stderr)
         return 2
+    except CommandFailure as err:
+        print(f"rlecodec: {err}", file=sys.stderr)
+        return 1
     except OSError as err:  # the filesystem: a one-line cause, never a traceback
         where = f"{err.filename}: " if err.filename else ""
-        print(f"rlecodec: {where}{err.strerror or err}", file=sys.stderr)
+        print(f"rlecodec: {where}{err.strerror or err} (nothing was lost: files are written "
+              "whole or not at all)", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("rlecodec: interrupted", file=sys.stderr)
-        return 130
+    except (Stopped, KeyboardInterrupt) as err:
+        signum = err.signum if isinstance(err, Stopped) else signal.SIGINT
+        message = str(err) if isinstance(err, Stopped) and err.message else (
+            f"stopped by {signal.Signals(signum).name}; no partial output was left")
+        print(f"rlecodec: {message}", file=sys.stderr)
+        return 128 + signum
+
+
+def _run(args: Any) -> int:
+    if args.command == "decode":
+        if args.workers < 1:
+            raise CommandError("--workers must be at least 1")
+        args.value = checked_value(args.dtype, args.value)
+        return run_decode(args)
+    if args.command == "encode":
+        return run_encode(args)
+    if args.command == "convert":
+        args.to_order = args.to_order or args.order
+        args.to_base = args.base if args.to_base is None else args.to_base
+        args.to_relative = (args.relative if args.to_relative is None
+                            else args.to_relative == "yes")
+        return run_convert(args)
+    return run_check(args)
 
 
 def checked_value(dtype: str, value: float | int) -> int | float:

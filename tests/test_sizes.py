@@ -128,7 +128,7 @@ def test_missing_and_unreadable_images_are_bad_rows_naming_the_path(tmp_path, im
     assert "broken.png" in proc.stdout and "cannot read the size" in proc.stdout
     proc = run("decode", path, "--images", image_folder, "--out", tmp_path / "o", "--skip-bad")
     assert proc.returncode == 1 and "2 bad" in proc.stderr
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.npy"]
+    assert sorted(p.name for p in (tmp_path / "o").glob("*.npy")) == ["a.npy"]
     table = MaskTable(path, ImageSizes(image_folder))
     with pytest.raises(ValueError, match="no image file"):
         table["nowhere"]
