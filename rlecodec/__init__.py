@@ -24,6 +24,16 @@ from ._decode import decode, decode_many
 from ._encode import encode, encode_many
 from ._errors import RLEError
 from ._masktable import MaskTable
+from ._ops import (
+    area,
+    dice,
+    difference,
+    intersection,
+    intersection_area,
+    iou,
+    iou_matrix,
+    union,
+)
 from ._runs import from_runs, to_runs
 from ._sizes import ImageSizes
 from ._version import __version__
@@ -33,14 +43,22 @@ __all__ = [
     "MaskTable",
     "RLEError",
     "__version__",
+    "area",
     "coco",
     "decode",
     "decode_classes",
     "decode_instances",
     "decode_many",
+    "dice",
+    "difference",
     "encode",
     "encode_classes",
     "encode_many",
     "from_runs",
+    "intersection",
+    "intersection_area",
+    "iou",
+    "iou_matrix",
     "to_runs",
+    "union",
 ]

@@ -5,6 +5,7 @@ convert it to another variant, or write one from .npy masks.
     rlecodec check train.csv --shape 256x1600
     rlecodec convert train.csv --shape 256x1600 --to-order C --out train_c.csv
     rlecodec encode predictions/ --out submission.csv --suffix .jpg
+    rlecodec score train.csv submission.csv --shape 256x1600 --metric dice
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._output import (
     write_index,
 )
 from ._runs import from_runs, to_runs
+from ._score import score, shapes_for, write_per_key
 from ._sizes import ImageSizes, Shapes, SizeError
 from ._table import (
     Images,
@@ -365,6 +367,35 @@ def run_convert(args: Any) -> int:
     return 0
 
 
+def run_score(args: Any) -> int:
+    """Score a submission against the truth, in run space; print the mean and per class."""
+    hint = dict(id_col=args.id_col, class_col=args.class_col, rle_col=args.rle_col,
+                height_col=args.height_col, width_col=args.width_col)
+    truth, submission = Images(args.truth, hint), Images(args.submission, hint)
+    if args.shape is not None and args.images is not None:
+        raise CommandError("give --shape or --images, not both")
+    given = ImageSizes(args.images) if args.images is not None else args.shape
+    shapes = shapes_for(truth, submission, given, args.prefer_columns)
+    options = dict(order=args.order, base=args.base, relative=args.relative, strict=True)
+    try:
+        result = score(truth, submission, shapes, args.metric, options, args.skip_bad)
+    except (RLEError, SizeError) as err:
+        raise CommandError(f"{err} (--skip-bad scores it 0 and goes on)") from None
+    if args.per_image:
+        write_per_key(args.per_image, result, lambda *a, **k: atomic_file(*a, stop=stop, **k))
+    classes = ", ".join(f"class {c or '-'}: {v:.6f}" for c, v in result.per_class.items())
+    print(f"{args.metric} {result.mean:.12f} over {len(result.per_key)} (image, class) keys"
+          f"{'; ' + classes if len(result.per_class) > 1 else ''}")
+    if result.only_in_submission:
+        shown = ", ".join(f"{i!r}/{c!r}" for i, c in result.only_in_submission[:5])
+        print(f"warning: {len(result.only_in_submission)} keys only in the submission "
+              f"(scored against an empty truth): {shown}"
+              f"{' ...' if len(result.only_in_submission) > 5 else ''}", file=sys.stderr)
+    for message in result.bad:
+        print(f"bad: {message}", file=sys.stderr)
+    return 1 if result.bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlecodec", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -422,6 +453,22 @@ def build_parser() -> argparse.ArgumentParser:
     conv.add_argument("--to-base", type=int, choices=[0, 1], default=None)
     conv.add_argument("--to-relative", choices=["yes", "no"], default=None)
     conv.add_argument("--quiet", action="store_true")
+    sco = sub.add_parser("score", help="the mean Dice (or IoU) of a submission against the "
+                                       "truth, as the leaderboard computes it")
+    sco.add_argument("truth", help="CSV of the true masks")
+    sco.add_argument("submission", help="CSV of the predicted masks")
+    sco.add_argument("--metric", choices=["dice", "iou"], default="dice")
+    sco.add_argument("--per-image", metavar="CSV", help="also write every key's score here")
+    sco.add_argument("--skip-bad", action="store_true",
+                     help="a bad row scores 0 and is listed, instead of stopping")
+    for name, kwargs in (("--shape", dict(type=parse_shape, help="HEIGHTxWIDTH")),
+                         ("--images", dict(metavar="DIR")), ("--height-col", {}),
+                         ("--width-col", {}), ("--prefer-columns", dict(action="store_true")),
+                         ("--order", dict(choices=["F", "C"], default="F")),
+                         ("--base", dict(type=int, choices=[0, 1], default=1)),
+                         ("--relative", dict(action="store_true")), ("--id-col", {}),
+                         ("--class-col", {}), ("--rle-col", {})):
+        sco.add_argument(name, **kwargs)
     enc = sub.add_parser("encode", help="write a CSV from a folder of .npy or .png masks")
     enc.add_argument("folder", help="folder of .npy masks, (H, W) or (H, W, C), or .png "
                                     "masks (needs the image extra: pip install "
@@ -483,6 +530,8 @@ def _run(args: Any) -> int:
         return run_decode(args)
     if args.command == "encode":
         return run_encode(args)
+    if args.command == "score":
+        return run_score(args)
     if args.command == "convert":
         args.to_order = args.to_order or args.order
         args.to_base = args.base if args.to_base is None else args.to_base

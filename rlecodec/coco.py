@@ -31,10 +31,11 @@ from ._encode import encode as _encode_kaggle
 from ._encode import mask_runs
 from ._errors import KernelError, RLEError, describe_item, kernel_errors
 from ._inputs import as_int64, as_mask, as_source
+from ._ops import overlap_matrix
 from ._options import check_base, check_shape, resolve_threads
 from ._runs import from_runs
 
-__all__ = ["area", "decode", "encode", "from_kaggle", "to_bbox", "to_kaggle"]
+__all__ = ["area", "decode", "encode", "from_kaggle", "iou", "merge", "to_bbox", "to_kaggle"]
 
 _STRING_ERRORS = {
     "truncated": ("truncated", "the string ends inside count {token}"),
@@ -219,3 +220,97 @@ def to_bbox(obj: Any) -> npt.NDArray[Any]:
     y0 = 0 if wraps.any() else int((first % h).min())
     y1 = h - 1 if wraps.any() else int((last % h).max())
     return np.array([x0, y0, x1 - x0 + 1, y1 - y0 + 1], np.float64)
+
+
+def _boxes(objs: Any) -> npt.NDArray[np.float64] | None:
+    """``objs`` as an ``(N, 4)`` float64 array of ``[x, y, w, h]`` boxes, or None if they
+    are RLE objects."""
+    if isinstance(objs, np.ndarray) or (len(objs) and not isinstance(objs[0], dict)):
+        boxes = np.asarray(objs, np.float64)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"boxes must be [x, y, w, h] rows, got shape {boxes.shape}")
+        return boxes
+    return None
+
+
+def _box_iou(dt: npt.NDArray[np.float64], gt: npt.NDArray[np.float64],
+             crowd: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    w = (np.minimum(dt[:, None, 0] + dt[:, None, 2], gt[None, :, 0] + gt[None, :, 2])
+         - np.maximum(dt[:, None, 0], gt[None, :, 0]))
+    h = (np.minimum(dt[:, None, 1] + dt[:, None, 3], gt[None, :, 1] + gt[None, :, 3])
+         - np.maximum(dt[:, None, 1], gt[None, :, 1]))
+    inter = np.where((w > 0) & (h > 0), w * h, 0.0)
+    area_dt, area_gt = dt[:, 2] * dt[:, 3], gt[:, 2] * gt[:, 3]
+    union = np.where(crowd[None, :], area_dt[:, None], area_dt[:, None] + area_gt[None, :]
+                     - inter)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(inter > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def iou(dt: Any, gt: Any, iscrowd: Any) -> Any:
+    """What ``pycocotools.mask.iou`` returns: the ``(len(dt), len(gt))`` IoU of COCO RLEs
+    (or of ``[x, y, w, h]`` boxes), in run space; for a crowd ``gt`` the union is the
+    ``dt``'s own area.  ``[]`` when either list is empty.
+
+    Examples
+    --------
+    >>> from rlecodec import coco
+    >>> a = {"size": [2, 2], "counts": [0, 2, 2]}
+    >>> b = {"size": [2, 2], "counts": [1, 3]}
+    >>> coco.iou([a], [b], [0]).tolist(), coco.iou([a], [b], [1]).tolist()
+    ([[0.25]], [[0.5]])
+    """
+    dts, gts = (dt if isinstance(dt, (list, tuple, np.ndarray)) else [dt],
+                gt if isinstance(gt, (list, tuple, np.ndarray)) else [gt])
+    if len(dts) == 0 or len(gts) == 0:
+        return []
+    crowd = np.asarray(iscrowd, bool).reshape(-1)
+    if len(crowd) != len(gts):
+        raise ValueError(f"iscrowd has {len(crowd)} entries for {len(gts)} ground truths")
+    box_dt, box_gt = _boxes(dts), _boxes(gts)
+    if (box_dt is None) != (box_gt is None):
+        raise TypeError("dt and gt must both be RLE objects or both boxes")
+    if box_dt is not None and box_gt is not None:
+        return _box_iou(box_dt, box_gt, crowd)
+    parsed_dt, parsed_gt = [_parsed(o) for o in dts], [_parsed(o) for o in gts]
+    sizes = {p[0] for p in parsed_dt} | {p[0] for p in parsed_gt}
+    if len(sizes) > 1:
+        raise ValueError(f"every RLE must have one size, got {sorted(sizes)}")
+    inter = overlap_matrix([p[2] for p in parsed_dt], [p[2] for p in parsed_gt])
+    inter = inter.astype(np.float64)
+    area_dt = np.array([p[2][:, 1].sum() for p in parsed_dt], np.float64)
+    area_gt = np.array([p[2][:, 1].sum() for p in parsed_gt], np.float64)
+    union = np.where(crowd[None, :], area_dt[:, None],
+                     area_dt[:, None] + area_gt[None, :] - inter)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(inter > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def merge(objs: Any, intersect: Any = False) -> dict[str, Any]:
+    """What ``pycocotools.mask.merge`` returns, byte for byte: the union (or with
+    ``intersect``, the intersection) of COCO RLEs of one size, as a compressed RLE.
+
+    Examples
+    --------
+    >>> from rlecodec import coco
+    >>> a = {"size": [2, 2], "counts": [0, 2, 2]}
+    >>> b = {"size": [2, 2], "counts": [1, 3]}
+    >>> coco.merge([a, b]), coco.merge([a, b], intersect=True)
+    ({'size': [2, 2], 'counts': b'04'}, {'size': [2, 2], 'counts': b'112'})
+    """
+    items = list(objs) if isinstance(objs, (list, tuple)) else [objs]
+    if not items:
+        raise ValueError("merge needs at least one COCO RLE")
+    parsed = [_parsed(o) for o in items]
+    shape = parsed[0][0]
+    for k, p in enumerate(parsed):
+        if p[0] != shape:
+            raise ValueError(f"item {k} has size {list(p[0])}, not {list(shape)}")
+    h, w = shape
+    if len(parsed) == 1:  # (pycocotools copies the one object's counts as they are)
+        return {"size": [h, w], "counts": _codec.coco_string_from_counts(parsed[0][1])}
+    op = _codec.COMBINE_INTERSECTION if intersect else _codec.COMBINE_UNION
+    runs = parsed[0][2]
+    for p in parsed[1:]:
+        runs = _codec.runs_combine(runs, p[2], op)
+    return {"size": [h, w], "counts": _codec.coco_from_runs(runs, h * w, True)}

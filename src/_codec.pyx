@@ -33,3 +33,4 @@ include "bands.pxi"     # one large mask in bands of lines, in threads
 include "decode.pxi"    # decoding bindings
 include "encode.pxi"    # encoding bindings
 include "csv.pxi"       # CSV files indexed for random access
+include "ops.pxi"       # masks compared and combined in run space

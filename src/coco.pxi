@@ -290,7 +290,7 @@ def coco_runs_from_counts(const int64_t[::1] counts, int64_t total):
         runbuf_free(&rb)
 
 
-# ------------------------------------------------------------------------------ test hooks
+# ------------------------------------------------------------------------------ counts as given
 cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out) noexcept nogil:
     """Write the compressed string of ``m`` non-negative counts into ``out`` (room for
     ``RLE_COCO_MAX_CHARS`` per count) and return its length; from the fourth on, each count is
@@ -302,10 +302,10 @@ cdef Py_ssize_t coco_encode_counts(const int64_t *cnts, Py_ssize_t m, char *out)
     return p
 
 
-def _testing_coco_string_from_counts(const int64_t[::1] counts):
-    """A test hook, not for the facade: the compressed COCO string of any non-negative int64
-    counts, written by rle_coco_put (the one writer the COCO stream uses too).  Runs can
-    only make some counts; the tests reach every delta boundary through this."""
+def coco_string_from_counts(const int64_t[::1] counts):
+    """The compressed COCO string of non-negative int64 counts exactly as given (zero
+    counts included), as bytes: what ``coco.merge`` of one object returns, as pycocotools
+    copies its counts; written by rle_coco_put, as the COCO stream is."""
     cdef Py_ssize_t m = counts.shape[0], size
     cdef const int64_t *cnts = &counts[0] if m else NULL
     cdef char *buf = <char *> malloc(<size_t> (m * RLE_COCO_MAX_CHARS + 2))

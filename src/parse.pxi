@@ -488,3 +488,15 @@ def to_runs(object rle, int64_t base, bint relative, bint strict):
         return runbuf_to_array(&rb)
     finally:
         runbuf_free(&rb)
+
+
+def merged_runs(object rle, int64_t base, int64_t total, bint relative, bint strict):
+    """Parse ``rle`` (checked against a mask of ``total`` pixels) into an ``(N, 2)`` int64
+    array of sorted, disjoint, non-touching runs: the mask's pixels, whatever the text's
+    order or overlaps (``strict=False``)."""
+    cdef RunBuf rb
+    try:
+        parse_into(rle, &rb, base, total, relative, strict, False)
+        return runbuf_to_array(&rb)
+    finally:
+        runbuf_free(&rb)

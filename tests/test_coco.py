@@ -183,7 +183,7 @@ def test_compressed_counts_round_trip_at_every_length_and_sign_boundary():
     rng = np.random.default_rng(9)
     for _ in range(20):
         counts = rng.choice(edges, size=rng.integers(1, 40)).astype(np.int64)
-        text = _codec._testing_coco_string_from_counts(counts)
+        text = _codec.coco_string_from_counts(counts)
         np.testing.assert_array_equal(_codec.coco_counts_from_string(text), counts)
         assert text == bytes(reference_coco_string(counts.tolist()))
 
@@ -200,7 +200,7 @@ def test_deltas_at_every_character_count_boundary_are_written_exactly():
             # Each delta is undone by the next on the same track: counts stay near 2**61.
             back = counts[-2] - counts[-4] if len(counts) > 3 else 0
             counts.append(counts[-2] + (int(d) if back == 0 else -back))
-        text = _codec._testing_coco_string_from_counts(np.array(counts, np.int64))
+        text = _codec.coco_string_from_counts(np.array(counts, np.int64))
         assert text == bytes(reference_coco_string(counts))
         np.testing.assert_array_equal(_codec.coco_counts_from_string(text), counts)
 

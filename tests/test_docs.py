@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["rlecodec", "rlecodec.coco", "rlecodec._decode", "rlecodec._encode",
            "rlecodec._runs", "rlecodec._errors", "rlecodec._classes", "rlecodec._masktable",
-           "rlecodec._table", "rlecodec._csvfile", "rlecodec._sizes"]
+           "rlecodec._table", "rlecodec._csvfile", "rlecodec._sizes", "rlecodec._ops",
+           "rlecodec._output"]
 
 
 @pytest.mark.parametrize("name", MODULES)
