@@ -5,14 +5,10 @@ command and MaskTable share.  Which columns mean what is _table.py's."""
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import io
-import lzma
 import mmap
 import os
-import zipfile
 from typing import Any
 
 import numpy as np
@@ -38,11 +34,15 @@ def read_bytes(path: str) -> tuple[npt.NDArray[np.uint8], str]:
             magic = handle.read(6)
             handle.seek(0)
             size = os.fstat(handle.fileno()).st_size
+            # (The decompressors are imported only for the files that need them.)
             if magic.startswith(b"\x1f\x8b"):
+                import gzip
                 return _unpacked(path, "gzip", lambda: gzip.GzipFile(fileobj=handle).read())
             if magic.startswith(b"BZh"):
+                import bz2
                 return _unpacked(path, "bzip2", lambda: bz2.BZ2File(handle).read())
             if magic.startswith(b"\xfd7zXZ\x00"):
+                import lzma
                 return _unpacked(path, "xz", lambda: lzma.LZMAFile(handle).read())
             if magic.startswith(b"PK\x03\x04"):
                 return _unpacked(path, "zip", lambda: _only_member(path, handle))
@@ -55,6 +55,9 @@ def read_bytes(path: str) -> tuple[npt.NDArray[np.uint8], str]:
 
 
 def _unpacked(path: str, kind: str, read: Any) -> tuple[npt.NDArray[np.uint8], str]:
+    import lzma
+    import zipfile
+
     try:
         data = read()
     except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
@@ -63,6 +66,8 @@ def _unpacked(path: str, kind: str, read: Any) -> tuple[npt.NDArray[np.uint8], s
 
 
 def _only_member(path: str, handle: Any) -> bytes:
+    import zipfile
+
     with zipfile.ZipFile(handle) as archive:
         names = [n for n in archive.namelist() if not n.endswith("/")]
         if len(names) != 1:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import os
 import re
 import signal
-import socket
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -23,7 +21,8 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".dcm")
 INDEX_NAME = "index.csv"
 # Characters no file name on Linux, macOS or Windows may hold (and '%', the escape itself).
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|%]')
-_HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+_HOST = re.sub(r"[^A-Za-z0-9-]", "-", os.uname().nodename if hasattr(os, "uname")
+               else os.environ.get("COMPUTERNAME", ""))[:40] or "host"
 
 
 def _escape(text: str) -> str:
@@ -75,6 +74,8 @@ def output_names(images: Iterable[str]) -> dict[str, str]:
 
 
 def _digest(image: str) -> str:
+    import hashlib
+
     return hashlib.sha1(image.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from . import _codec
-from ._errors import RLEError
-from ._ops import runs_of
+from ._errors import RLEError, describe_item, kernel_errors
+from ._options import check_base
 from ._sizes import Shapes
 from ._table import Images, where
 
@@ -44,17 +44,31 @@ def _keys(images: Images) -> dict[Key, list[int]]:
     return keys
 
 
-def _key_runs(images: Images, rows: list[int], shape: tuple[int, int],
+_EMPTY = np.zeros((0, 2), np.int64)
+
+
+def _key_runs(images: Images, rows: list[int], total: int, shape: tuple[int, int],
               options: dict[str, Any]) -> np.ndarray:
-    """The union of the rows' runs (a key may have several rows)."""
-    runs = np.zeros((0, 2), np.int64)
+    """The union of the rows' runs (a key may have several rows); RLEError names the row."""
+    runs = _EMPTY
     for r in rows:
-        row = images.row(r, raw=True)
-        mine = runs_of(row.rle, shape, options["base"], options["relative"],
-                     options["strict"], f"{where(images.path, row)}")
+        start, end, escaped, _ = images.row_info[r].tolist()
+        assert images.data is not None
+        text = images.data[start:end].tobytes()
+        with kernel_errors(_bad_row, images, r, options["base"], shape):
+            mine = _codec.merged_runs(text.replace(b'""', b'"') if escaped else text,
+                                      options["base"], total, options["relative"],
+                                      options["strict"])
         runs = mine if not len(runs) else _codec.runs_combine(runs, mine,
                                                               _codec.COMBINE_UNION)
     return runs
+
+
+def _bad_row(err: Any, images: Images, r: int, base: int, shape: tuple[int, int]) -> RLEError:
+    row = images.row(r, raw=True)
+    error = describe_item(err, [row.rle], base, shape)
+    return RLEError(f"{where(images.path, row)}: {error}", token=error.token,
+                    reason=error.reason)
 
 
 def score(truth: Images, submission: Images, shapes: Callable[[str], tuple[int, int]],
@@ -65,6 +79,11 @@ def score(truth: Images, submission: Images, shapes: Callable[[str], tuple[int, 
     (its key then scores 0 and is listed)."""
     if metric not in ("dice", "iou"):
         raise ValueError(f"metric must be 'dice' or 'iou', got {metric!r}")
+    options = dict(options, base=check_base(options["base"]),
+                   relative=bool(options["relative"]), strict=bool(options["strict"]))
+    for images in (truth, submission):
+        if images.data is None:
+            raise ValueError("attach the file's bytes first")
     truth_keys, sub_keys = _keys(truth), _keys(submission)
     result = Score(metric, 0.0, {}, {})
     for key in [*truth_keys, *(k for k in sub_keys if k not in truth_keys)]:
@@ -72,16 +91,17 @@ def score(truth: Images, submission: Images, shapes: Callable[[str], tuple[int, 
             result.only_in_submission.append(key)
         try:
             shape = shapes(key[0])
-            a = _key_runs(truth, truth_keys.get(key, []), shape, options)
-            b = _key_runs(submission, sub_keys.get(key, []), shape, options)
+            total = shape[0] * shape[1]
+            a = _key_runs(truth, truth_keys.get(key, []), total, shape, options)
+            b = _key_runs(submission, sub_keys.get(key, []), total, shape, options)
         except (RLEError, ValueError) as err:
             if not skip_bad:
                 raise
             result.bad.append(str(err))
             result.per_key[key] = 0.0
             continue
-        inter = int(_codec.runs_overlap(a, b))
-        sizes = int(a[:, 1].sum()) + int(b[:, 1].sum())
+        inter, area_a, area_b = _codec.runs_measure(a, b)
+        sizes = area_a + area_b
         if sizes == 0:
             result.per_key[key] = 1.0
         elif metric == "dice":

@@ -92,6 +92,19 @@ def runs_overlap(const int64_t[:, ::1] a, const int64_t[:, ::1] b):
     return total
 
 
+def runs_measure(const int64_t[:, ::1] a, const int64_t[:, ::1] b):
+    """``(shared, area of a, area of b)`` of two run arrays, in one call."""
+    cdef Py_ssize_t na, nb
+    cdef const int64_t *pa = runs_view(a, &na)
+    cdef const int64_t *pb = runs_view(b, &nb)
+    cdef int64_t shared, area_a, area_b
+    with nogil:
+        shared = overlap_area(pa, na, pb, nb)
+        area_a = runs_area(pa, na)
+        area_b = runs_area(pb, nb)
+    return shared, area_a, area_b
+
+
 def runs_combine(const int64_t[:, ::1] a, const int64_t[:, ::1] b, int op):
     """The union, intersection or difference (``COMBINE_*``) of two run arrays."""
     cdef Py_ssize_t na, nb
