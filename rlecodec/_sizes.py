@@ -86,17 +86,38 @@ class ImageSizes:
         return int(height), int(width)
 
     def _index(self) -> dict[str, str | None]:
-        """Every image file by name and by name without its extension; None where two
-        files claim one key."""
+        """Every image file by name and by name without its extension (and UW-Madison's
+        scans by their id, see :func:`uw_madison_id`); None where two files claim one
+        key."""
         paths: dict[str, str | None] = {}
         for root, _, files in os.walk(self.folder):
             for name in files:
                 if not name.lower().endswith(IMAGE_SUFFIXES):
                     continue
                 path = os.path.join(root, name)
-                for key in {name, os.path.splitext(name)[0]}:
+                keys = {name, os.path.splitext(name)[0], uw_madison_id(path)} - {None}
+                for key in keys:
+                    assert key is not None
                     paths[key] = None if key in paths and paths[key] != path else path
         return paths
+
+
+def uw_madison_id(path: str) -> str | None:
+    """The id of a UW-Madison GI tract scan from its path, or None:
+    ``case123/case123_day20/scans/slice_0001_266_266_1.50_1.50.png`` is
+    ``case123_day20_slice_0001`` in the competition's CSV (its size is in the name too,
+    but the header is read like any other's).
+
+    >>> uw_madison_id("train/case7/case7_day0/scans/slice_0042_266_266_1.50_1.50.png")
+    'case7_day0_slice_0042'
+    """
+    parts = os.path.normpath(path).split(os.sep)
+    if len(parts) < 3 or parts[-2] != "scans":
+        return None
+    stem = parts[-1].split("_")
+    if len(stem) < 2 or stem[0] != "slice":
+        return None
+    return f"{parts[-3]}_{stem[0]}_{stem[1]}"
 
 
 def find_size_columns(fields: list[str], height_col: str | None,

@@ -174,3 +174,23 @@ def test_a_bad_row_of_a_sized_image_still_names_its_token(tmp_path):
     path = write(tmp_path / "t.csv", ["ImageId", "EncodedPixels", "height", "width"], rows)
     with pytest.raises(RLEError, match="t.csv:2.*'x'"):
         MaskTable(path)["a"]
+
+
+def test_uw_madison_scans_are_found_by_their_competition_ids(tmp_path):
+    sizes = {"case1_day0_slice_0001": (266, 266), "case1_day0_slice_0002": (266, 266),
+             "case9_day20_slice_0100": (360, 310)}
+    for image, (h, w) in sizes.items():
+        case, day, _, number = image.split("_")
+        scans = tmp_path / "train" / case / f"{case}_{day}" / "scans"
+        scans.mkdir(parents=True, exist_ok=True)
+        Image.new("I;16", (w, h)).save(scans / f"slice_{number}_{w}_{h}_1.50_1.50.png")
+    rng = np.random.default_rng(9)
+    rows = [[image, "stomach", ref_encode(random_mask(rng, *shape), "C")]
+            for image, shape in sizes.items()]
+    path = write(tmp_path / "train.csv", ["id", "class", "segmentation"], rows)
+    proc = run("decode", path, "--images", tmp_path / "train", "--order", "C", "--out",
+               tmp_path / "o", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    for image, text in ((r[0], r[2]) for r in rows):
+        got = np.load(tmp_path / "o" / f"{image}.npy")
+        np.testing.assert_array_equal(got[:, :, 0], ref_decode(text, sizes[image], "C"))
