@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _codec
 from ._errors import RLEError, describe_item, kernel_errors
@@ -48,7 +49,7 @@ _EMPTY = np.zeros((0, 2), np.int64)
 
 
 def _key_runs(images: Images, rows: list[int], total: int, shape: tuple[int, int],
-              options: dict[str, Any]) -> np.ndarray:
+              options: dict[str, Any]) -> npt.NDArray[np.int64]:
     """The union of the rows' runs (a key may have several rows); RLEError names the row."""
     runs = _EMPTY
     for r in rows:
