@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import itertools
 import os
 import signal
@@ -246,8 +247,6 @@ def run_check(args: Any) -> int:
 def write_csv_atomically(path: str, header: list[str], rows: Iterator[list[Any]]) -> int:
     """Write a CSV through :func:`atomic_file` (nothing at all unless it is complete);
     return the number of rows."""
-    import csv
-
     count = 0
     with atomic_file(path, "w", newline="", encoding="utf-8", stop=stop) as handle:
         writer = csv.writer(handle)
@@ -323,8 +322,6 @@ def run_encode(args: Any) -> int:
 def run_convert(args: Any) -> int:
     """Rewrite the run-length column in another variant; the other columns stay as they are.
     Same pixel order: run by run, never densified; another order: through the mask."""
-    import csv
-
     table, shapes = open_table(args)  # (which also checks every row's field count)
     columns = table.columns
     with text_stream(args.csv) as handle:
@@ -509,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
     except CommandFailure as err:
         print(f"rlecodec: {err}", file=sys.stderr)
         return 1
+    except csv.Error as err:  # (a field Python's csv writer cannot write: a NUL before 3.11)
+        print(f"rlecodec: cannot write a CSV field: {err} (nothing was written)",
+              file=sys.stderr)
+        return 2
     except OSError as err:  # the filesystem: a one-line cause, never a traceback
         where = f"{err.filename}: " if err.filename else ""
         print(f"rlecodec: {where}{err.strerror or err} (nothing was lost: files are written "

@@ -6,7 +6,6 @@ and clean stops on SIGTERM and SIGINT.  What goes into the files is _cli.py's.""
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 import re
 import signal
@@ -194,14 +193,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _quoted(field: str) -> str:
+    return '"' + field.replace('"', '""') + '"'
+
+
 def write_index(folder: str, names: dict[str, str], stop: StopSignals | None = None) -> None:
     """``index.csv`` in ``folder``: every image id of the CSV and its file, written
-    atomically (every shard writes the same one)."""
-    with atomic_file(os.path.join(folder, INDEX_NAME), "w", newline="", encoding="utf-8",
-                     stop=stop) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["ImageId", "file"])
-        writer.writerows(names.items())
+    atomically (every shard writes the same one).  Every field is quoted, as a CSV reader
+    takes it; written here rather than by the csv module, which before Python 3.11 cannot
+    write an id that holds a NUL."""
+    with atomic_file(os.path.join(folder, INDEX_NAME), "w", newline="",
+                     encoding="utf-8", errors="surrogateescape", stop=stop) as handle:
+        handle.write('"ImageId","file"\r\n')
+        for image, name in names.items():
+            handle.write(f"{_quoted(image)},{_quoted(name)}\r\n")
 
 
 def save_npy(path: str, array: npt.NDArray[Any], sync: bool,

@@ -1,6 +1,7 @@
 """The rlecodec command, run as a user would: a subprocess on real temporary files."""
 
 import csv
+import re
 import subprocess
 import sys
 
@@ -360,8 +361,11 @@ def test_ids_with_control_characters_get_file_names_that_hold_none(tmp_path):
     assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in (tmp_path / "out").glob("*.npy"))
     assert names == ["a%00b.npy", "c%0Ad.npy", "e.npy"]
-    with open(tmp_path / "out" / "index.csv", newline="") as handle:
-        index = dict(list(csv.reader(handle))[1:])
+    # (Read by hand: Python 3.10's csv module cannot read a NUL.)
+    text = (tmp_path / "out" / "index.csv").read_bytes().decode("utf-8")
+    pairs = re.findall(r'"((?:[^"]|"")*)","((?:[^"]|"")*)"\r\n', text)
+    index = {a.replace('""', '"'): b for a, b in pairs[1:]}
+    assert pairs[0] == ("ImageId", "file")
     assert index == {"a\0b.jpg": "a%00b.npy", "c\nd.jpg": "c%0Ad.npy", "e.jpg": "e.npy"}
     for image, text in (("a\0b.jpg", "1 3"), ("c\nd.jpg", "1 2"), ("e.jpg", "1 1")):
         np.testing.assert_array_equal(np.load(tmp_path / "out" / index[image]),
