@@ -518,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
     except (Stopped, KeyboardInterrupt) as err:
         signum = err.signum if isinstance(err, Stopped) else signal.SIGINT
         message = str(err) if isinstance(err, Stopped) and err.message else (
-            f"stopped by {signal.Signals(signum).name}; no partial output was left")
+            f"stopped by {signal.Signals(signum).name}; no partial output was left, and the "
+            "same command resumes")
         print(f"rlecodec: {message}", file=sys.stderr)
         return 128 + signum
 
