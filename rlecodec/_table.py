@@ -90,7 +90,7 @@ class Row:
 class Images:
     """The rows of a run-length CSV file grouped by image, from one indexing pass: image ids
     in order of first appearance, and for each row its image, class, line and the span of
-    its text, in numpy arrays (about 44 bytes a row).  Rows of one image need not be
+    its text, in numpy arrays (about 55 bytes a row, pickled).  Rows of one image need not be
     contiguous.  Pickled, it leaves the file's bytes behind (:meth:`attach` them again).
 
     Examples
