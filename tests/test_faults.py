@@ -178,15 +178,17 @@ def test_a_signal_at_a_random_moment_then_a_rerun_finishes_the_same(tmp_path, si
         whole = time.monotonic() - t0
         rng = np.random.default_rng(signum)
         stopped = 0
-        for _ in range(4):
+        for _ in range(6):
             argv, _ = command("decode", path, "--shape", "32x256", "--out", out,
                               "--overwrite", "--workers", "2")
             proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
-            time.sleep(float(rng.uniform(0.35, 0.85)) * whole)  # (most of a run is decoding)
+            time.sleep(float(rng.uniform(0.45, 0.9)) * whole)  # (most of a run is decoding)
             proc.send_signal(signum)
             _, stderr = proc.communicate(timeout=120)
             if proc.returncode == 0:
                 continue  # (it finished first)
+            if signum != signal.SIGKILL and proc.returncode == -signum and not stderr.strip():
+                continue  # (it came while Python was still starting: nothing ran yet)
             stopped += 1
             assert proc.returncode == status, stderr
             if signum != signal.SIGKILL:
@@ -213,11 +215,13 @@ def test_sigterm_during_convert_leaves_no_output(tmp_path):
     subprocess.run(argv, check=True, capture_output=True)
     whole = time.monotonic() - t0
     (tmp_path / "c.csv").unlink()
-    for share in (0.5, 0.3, 0.7, 0.2):
+    for share in (0.5, 0.7, 0.4, 0.8, 0.6):
         proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
         time.sleep(share * whole)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=120)
+        if proc.returncode == -signal.SIGTERM and not stderr.strip():
+            continue  # (it came while Python was still starting: nothing ran yet)
         if proc.returncode == 143:
             assert "SIGTERM" in one_line(stderr)
             assert not (tmp_path / "c.csv").exists() and not leftovers(tmp_path)
