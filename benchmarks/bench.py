@@ -29,7 +29,7 @@ import workloads  # noqa: E402
 import rlecodec  # noqa: E402
 
 
-def _loops_for(fn: Callable[[], object], sample: float) -> int:
+def loops_for(fn: Callable[[], object], sample: float) -> int:
     """How many calls make one timing sample of about ``sample`` seconds."""
     fn()
     loops = 1
@@ -50,7 +50,7 @@ def measure(fns: dict[str, Callable[[], object]], budget: float) -> dict[str, fl
     frequency change) affects every contender alike, so the ratios stay honest.
     """
     sample = max(budget / 40, 0.002)
-    loops = {name: _loops_for(fn, sample / 4) for name, fn in fns.items()}
+    loops = {name: loops_for(fn, sample / 4) for name, fn in fns.items()}
     samples: dict[str, list[float]] = {name: [] for name in fns}
     deadline = time.perf_counter() + budget * len(fns)
     while time.perf_counter() < deadline or min(len(v) for v in samples.values()) < 7:

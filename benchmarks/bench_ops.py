@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
 import make_sample  # noqa: E402
 import workloads  # noqa: E402
+from bench import loops_for  # noqa: E402
 from peers import numpy_snippet_decode  # noqa: E402
 
 import rlecodec  # noqa: E402
@@ -45,15 +46,7 @@ SHAPE = (256, 1600)
 
 
 def median_time(fn: Callable[[], object], rounds: int = 7, budget: float = 0.2) -> float:
-    fn()
-    loops = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        if time.perf_counter() - t0 > budget / 4 or loops > 1 << 20:
-            break
-        loops *= 2
+    loops = loops_for(fn, budget / 4)
     samples = []
     for _ in range(rounds):
         t0 = time.perf_counter()
