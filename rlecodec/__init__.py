@@ -36,12 +36,14 @@ from ._ops import (
 )
 from ._runs import from_runs, to_runs
 from ._sizes import ImageSizes
+from ._tiles import TileEncoder
 from ._version import __version__
 
 __all__ = [
     "ImageSizes",
     "MaskTable",
     "RLEError",
+    "TileEncoder",
     "__version__",
     "area",
     "coco",

@@ -124,7 +124,7 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
         raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
     kernel = _codec.DecodeBatch(sources, out, h, w, opts.order_f, opts.base, opts.relative,
                                 opts.strict, opts.pattern, zeroed, slots)
-    with _errors_of(explain, sources, opts, (h, w)):
+    with errors_of(explain, sources, opts, (h, w)):
         if fresh:  # nobody sees the array yet: parse and write item by item
             run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources),
                        threads)
@@ -140,8 +140,8 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
     return out
 
 
-def _errors_of(explain: Explain | None, sources: list[Any], opts: DecodeOptions,
-               shape: tuple[int, int]) -> kernel_errors:
+def errors_of(explain: Explain | None, sources: list[Any], opts: DecodeOptions,
+              shape: tuple[int, int]) -> kernel_errors:
     """Kernel errors worded by ``explain(err)``, else by :func:`describe_item`."""
     if explain is None:
         return kernel_errors(describe_item, sources, opts.base, shape)
@@ -157,7 +157,7 @@ def _decode_new(sources: list[Any], h: int, w: int, opts: DecodeOptions, threads
         if threads is not None:
             resolve_threads(threads, 1)  # (checked, though a small output takes one thread)
         target = np.empty((h, w), opts.dtype)
-        with _errors_of(explain, sources, opts, (h, w)):
+        with errors_of(explain, sources, opts, (h, w)):
             _codec.decode_one(sources[0], target, h, w, opts.order_f, opts.base,
                               opts.relative, opts.strict, opts.pattern, False)
         return target
@@ -167,7 +167,7 @@ def _decode_new(sources: list[Any], h: int, w: int, opts: DecodeOptions, threads
         return _decode_one(sources, target, h, w, opts, True, explain)
     # Fresh memory is most of the time here (its pages zeroed on first touch): written in
     # bands of rows, each thread touches pages of its own.
-    with _errors_of(explain, sources, opts, (h, w)):
+    with errors_of(explain, sources, opts, (h, w)):
         writer = _codec.BandWrite(sources[0], target, h, w, opts.order_f, opts.base,
                                   opts.relative, opts.strict, opts.pattern, bands)
     run_ranges(writer.run, bands, bands)
@@ -179,7 +179,7 @@ def _decode_one(sources: list[Any], target: npt.NDArray[Any], h: int, w: int,
                 opts: DecodeOptions, zeroed: bool, explain: Explain | None) -> npt.NDArray[Any]:
     """Parse the one source of ``sources`` completely, then write it into ``target``, in
     one kernel call."""
-    with _errors_of(explain, sources, opts, (h, w)):
+    with errors_of(explain, sources, opts, (h, w)):
         _codec.decode_one(sources[0], target, h, w, opts.order_f, opts.base, opts.relative,
                           opts.strict, opts.pattern, zeroed)
     return target
@@ -197,8 +197,9 @@ def decode(
     out: npt.NDArray[Any] | None = None,
     strict: bool = True,
     threads: int | None = None,
+    window: tuple[slice, slice] | None = None,
 ) -> npt.NDArray[Any]:
-    """Decode one run-length string into a mask.
+    """Decode one run-length string into a mask, or one window of it.
 
     Parameters
     ----------
@@ -227,11 +228,16 @@ def decode(
     threads : int, optional
         A new mask of 32 MiB or more is written in this many bands at once (default: every
         available core), after the whole input is parsed and checked.
+    window : (slice, slice), optional
+        Only rows and columns ``np.s_[y0:y1, x0:x1]`` of the mask (steps of 1, bounds as
+        numpy slicing reads them): the input is checked whole, but only the window is
+        written and nothing the size of the whole mask is allocated. ``shape`` is then the
+        whole mask's and ``out``, if given, has the window's shape.
 
     Returns
     -------
     numpy.ndarray
-        ``(height, width)`` mask (``out`` if given).
+        ``(height, width)`` mask, or the window's ``(y1 - y0, x1 - x0)`` (``out`` if given).
 
     Raises
     ------
@@ -240,17 +246,25 @@ def decode(
 
     Examples
     --------
-    >>> import rlecodec
+    >>> import numpy as np, rlecodec
     >>> rlecodec.decode("1 3 10 2", (4, 4))
     array([[1, 0, 0, 0],
            [1, 0, 1, 0],
            [1, 0, 1, 0],
            [0, 0, 0, 0]], dtype=uint8)
+    >>> rlecodec.decode("1 3 10 2", (4, 4), window=np.s_[1:3, 1:])
+    array([[0, 1, 0],
+           [0, 1, 0]], dtype=uint8)
     """
     if out is not None:
         out = writable_out(out, 2)
         dtype = out.dtype
     opts = decode_options(order, base, relative, strict, dtype, value)
+    if window is not None:
+        from ._window import decode_window
+        if threads is not None:
+            resolve_threads(threads, 1)  # (checked, though a window takes one thread)
+        return decode_window([as_source(rle)], shape, out, opts, window, batch=False)
     return decode_sources([as_source(rle)], shape, out, opts, batch=False, threads=threads)
 
 

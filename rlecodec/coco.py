@@ -119,18 +119,23 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
 
 
 def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
-           out: npt.NDArray[Any] | None = None, threads: int | None = None) -> npt.NDArray[Any]:
+           out: npt.NDArray[Any] | None = None, threads: int | None = None,
+           window: tuple[slice, slice] | None = None) -> npt.NDArray[Any]:
     """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask, or a list of RLEs of one
     size into ``(N, H, W)`` (in ``threads`` threads, default every core).
 
     The counts are parsed, checked (non-negative, adding up to h * w) and written in C;
-    on a malformed RLE nothing is written to ``out``.
+    on a malformed RLE nothing is written to ``out``.  ``window=np.s_[y0:y1, x0:x1]``
+    decodes only those rows and columns of each mask (see :func:`rlecodec.decode`).
 
     Examples
     --------
+    >>> import numpy as np
     >>> from rlecodec import coco
     >>> coco.decode({"size": [2, 2], "counts": [1, 2, 1]}).tolist()
     [[0, 1], [1, 0]]
+    >>> coco.decode({"size": [2, 2], "counts": [1, 2, 1]}, window=np.s_[:, 1:]).tolist()
+    [[1], [0]]
     """
     batch = isinstance(obj, (list, tuple))
     items = list(obj) if batch else [obj]
@@ -157,6 +162,10 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
         out = writable_out(out, 3 if batch else 2)
         dtype = out.dtype
     opts = decode_options("F", 0, False, True, dtype, value)
+    if window is not None:
+        from ._window import decode_window
+        resolve_threads(threads, 1)  # (checked, though windows take one thread)
+        return decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
     return decode_sources(sources, shape, out, opts, batch=batch,
                           threads=resolve_threads(threads, len(items)) if batch else 1,
                           explain=explain)

@@ -18,6 +18,8 @@ from libc.string cimport memset, memcpy, memcmp, memchr
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS, PyBUF_RECORDS_RO
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from cpython.pythread cimport (PyThread_type_lock, PyThread_allocate_lock, PyThread_free_lock,
+                              PyThread_acquire_lock, PyThread_release_lock, WAIT_LOCK)
 
 import numpy as np
 
@@ -34,3 +36,4 @@ include "decode.pxi"    # decoding bindings
 include "encode.pxi"    # encoding bindings
 include "csv.pxi"       # CSV files indexed for random access
 include "ops.pxi"       # masks compared and combined in run space
+include "slides.pxi"    # whole slides: a window decoded, a mask encoded from tiles
