@@ -1,8 +1,9 @@
 """Fuzz every parsing entry point of rlecodec with atheris (libFuzzer for Python):
 Kaggle text (decode, decode_many, to_runs, from_runs, coco.from_kaggle) in every option,
 as bytes or as str with non-ASCII characters and lone surrogates, batches split at '|' with
-the bad item anywhere, COCO compressed counts as bytes and str, and encode_classes on label
-maps and stacks made of the input bytes.
+the bad item anywhere, COCO compressed counts as bytes and str, encode_classes on label
+maps and stacks made of the input bytes, windows of the text and its runs, and the mask
+encoded again from four tiles.
 
     pip install atheris
     python fuzz/fuzz_rle.py -runs=200000 fuzz/corpus          # or -max_total_time=600
@@ -53,6 +54,7 @@ def check_one(data: bytes) -> None:
     except rlecodec.RLEError as err:
         assert (out == 7).all(), "a rejected input changed out"
         assert isinstance(err.token, int) and err.token >= 0 and err.reason, err
+        check_window(shape, text, opts, strict, None, err)
         check_coco(shape, raw)
         check_labels(shape, raw, opts)
         if strict and opts["order"] == "F":
@@ -68,6 +70,8 @@ def check_one(data: bytes) -> None:
     canonical = rlecodec.encode(out, **opts)
     again = rlecodec.decode(canonical, shape, **opts)
     assert np.array_equal(again, out), "encode(decode(text)) does not round-trip"
+    check_window(shape, text, opts, strict, out, None)
+    check_tiles(out, canonical, opts, len(raw))
     check_coco(shape, raw)
     check_labels(shape, raw, opts)
     if strict and opts["order"] == "F":
@@ -101,6 +105,40 @@ def check_batch(shape: tuple[int, int], text: str | bytes, opts: dict[str, objec
             continue
         assert first_bad is None, "decode_many accepted a bad item"
         assert all(np.array_equal(a, b) for a, b in zip(out, singles, strict=True))
+
+
+def check_window(shape: tuple[int, int], text: str | bytes, opts: dict[str, object],
+                 strict: bool, mask: np.ndarray | None, err: rlecodec.RLEError | None) -> None:
+    """A window (its bounds from the input's length and height) of an accepted text is that
+    slice of its mask, from the text and from its runs; a rejected text is rejected for the
+    same token whatever the window, out untouched."""
+    h, w = shape
+    n = len(text)
+    win = np.s_[n % (h + 3) - 2 : n // 3 % (h + 2), -(n % (w + 2)) or None : n % 7 - 3 or None]
+    try:
+        got = rlecodec.decode(text, shape, strict=strict, window=win, **opts)
+    except rlecodec.RLEError as again:
+        assert err is not None, "a window rejected text that decode accepts"
+        assert (again.token, again.reason) == (err.token, err.reason), "window blames another"
+        return
+    assert mask is not None, "a window accepted text that decode rejects"
+    assert np.array_equal(got, mask[win]), "the window is not the slice of the mask"
+    runs = rlecodec.to_runs(text, base=opts["base"], relative=opts["relative"], strict=strict)
+    if strict:
+        got = rlecodec.decode(runs, shape, order=opts["order"], base=0, window=win)
+        assert np.array_equal(got, mask[win]), "the window of runs is not the slice"
+
+
+def check_tiles(mask: np.ndarray, canonical: str, opts: dict[str, object], cut: int) -> None:
+    """The mask cut in four tiles, added in an order the input picks: encode's text."""
+    h, w = mask.shape
+    y, x = cut % (h + 1), cut // 2 % (w + 1)
+    enc = rlecodec.TileEncoder((h, w), **opts)
+    quarters = [(0, y, 0, x), (y, h, 0, x), (0, y, x, w), (y, h, x, w)]
+    for k in range(4):
+        y0, y1, x0, x1 = quarters[(k + cut) % 4]
+        enc.add(mask[y0:y1, x0:x1], y0, x0)
+    assert enc.finish() == canonical, "TileEncoder disagrees with encode"
 
 
 def check_coco(shape: tuple[int, int], raw: bytes) -> None:
