@@ -37,3 +37,5 @@ include "encode.pxi"    # encoding bindings
 include "csv.pxi"       # CSV files indexed for random access
 include "ops.pxi"       # masks compared and combined in run space
 include "slides.pxi"    # whole slides: a window decoded, a mask encoded from tiles
+include "polygons.pxi"  # polygons and boxes rasterised as pycocotools does
+include "cocolist.pxi"  # many COCO objects parsed once, measured and compared

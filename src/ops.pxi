@@ -72,6 +72,135 @@ cdef int combine(const int64_t *a, Py_ssize_t na, const int64_t *b, Py_ssize_t n
     return OK
 
 
+cdef int union_two(const int64_t *a, Py_ssize_t na, const int64_t *b, Py_ssize_t nb,
+                   RunBuf *out) noexcept nogil:
+    """The union of two lists of sorted, disjoint runs, appended to ``out`` as sorted,
+    disjoint, non-touching runs: the runs of both taken by start, each joined to the last
+    when it overlaps or touches it."""
+    cdef Py_ssize_t i = 0, j = 0
+    cdef int64_t s, e, cs = 0, ce = -1
+    cdef bint a_first
+    if runbuf_reserve(out, out.n + na + nb) != OK:
+        return E_NOMEM
+    while i < na or j < nb:
+        a_first = j >= nb or (i < na and a[2 * i] <= b[2 * j])
+        if a_first:
+            s, e = a[2 * i], a[2 * i] + a[2 * i + 1]
+            i += 1
+        else:
+            s, e = b[2 * j], b[2 * j] + b[2 * j + 1]
+            j += 1
+        if s <= ce:
+            if e > ce:
+                ce = e
+        else:
+            if ce >= 0:
+                out.data[2 * out.n] = cs
+                out.data[2 * out.n + 1] = ce - cs
+                out.n += 1
+            cs, ce = s, e
+    if ce >= 0:
+        out.data[2 * out.n] = cs
+        out.data[2 * out.n + 1] = ce - cs
+        out.n += 1
+    return OK
+
+
+cdef inline void set_bit_range(uint64_t *bits, int64_t s, int64_t e) noexcept nogil:
+    """Bits s .. e - 1 (e > s) of a bitmap of 64-bit words."""
+    cdef int64_t first = s >> 6, last = (e - 1) >> 6
+    cdef uint64_t head = ~(<uint64_t> 0) << (s & 63)
+    cdef uint64_t tail = ~(<uint64_t> 0) >> (63 - ((e - 1) & 63))
+    if first == last:
+        bits[first] |= head & tail
+        return
+    bits[first] |= head
+    if last > first + 1:
+        memset(bits + first + 1, 0xFF, <size_t> (last - first - 1) * sizeof(uint64_t))
+    bits[last] |= tail
+
+
+cdef int union_bitmap(const RunBuf *lists, Py_ssize_t k, int64_t total,
+                      RunBuf *out) noexcept nogil:
+    """The union of k run lists inside ``total`` pixels through a bitmap of the mask:
+    every run set, then the runs read back from where the bits change."""
+    cdef int64_t words = (total + 63) >> 6, wi, p, start = 0
+    cdef uint64_t x, changes, carry = 0
+    cdef uint64_t *bits = <uint64_t *> calloc(<size_t> words + 1, sizeof(uint64_t))
+    cdef Py_ssize_t i, r
+    cdef bint on = False
+    if bits == NULL:
+        return E_NOMEM
+    for i in range(k):
+        for r in range(lists[i].n):
+            if lists[i].data[2 * r + 1] > 0:
+                set_bit_range(bits, lists[i].data[2 * r],
+                              lists[i].data[2 * r] + lists[i].data[2 * r + 1])
+    for wi in range(words):
+        x = bits[wi]
+        changes = x ^ ((x << 1) | carry)  # bit b: pixel 64 wi + b differs from the one before
+        carry = x >> 63
+        while changes:
+            p = (wi << 6) + rle_ctz64(changes)
+            changes &= changes - 1
+            if on:
+                if runbuf_push(out, start, p - start) != OK:
+                    free(bits)
+                    return E_NOMEM
+            else:
+                start = p
+            on = not on
+    free(bits)
+    if on and runbuf_push(out, start, total - start) != OK:
+        return E_NOMEM
+    return OK
+
+
+cdef int union_many(const RunBuf *lists, Py_ssize_t k, int64_t total,
+                    RunBuf *out) noexcept nogil:
+    """The union of k lists of sorted, disjoint runs inside ``total`` pixels, into ``out``
+    (empty): through a bitmap when the mask's words are few next to the runs, else by
+    joining lists two at a time, in rounds (each run is handled about log2(k) times)."""
+    cdef Py_ssize_t i, n = k, runs = 0
+    cdef RunBuf *level
+    cdef int code = OK
+    for i in range(k):
+        runs += lists[i].n
+    if k == 1:
+        return union_two(lists[0].data, lists[0].n, NULL, 0, out)
+    if (total + 63) >> 6 <= 4 * runs + 1024:
+        return union_bitmap(lists, k, total, out)
+    level = <RunBuf *> calloc(<size_t> k + 1, sizeof(RunBuf))
+    if level == NULL:
+        return E_NOMEM
+    for i in range(0, k - 1, 2):  # the first round reads the given lists
+        code = union_two(lists[i].data, lists[i].n, lists[i + 1].data, lists[i + 1].n,
+                         &level[i // 2])
+        if code != OK:
+            break
+    if code == OK and k % 2:
+        code = union_two(lists[k - 1].data, lists[k - 1].n, NULL, 0, &level[k // 2])
+    n = (k + 1) // 2
+    while code == OK and n > 1:
+        for i in range(0, n - 1, 2):
+            level[k].n = 0  # (level[k]: scratch for the round's result)
+            code = union_two(level[i].data, level[i].n, level[i + 1].data, level[i + 1].n,
+                             &level[k])
+            if code != OK:
+                break
+            level[i], level[k] = level[k], level[i]
+            level[i // 2], level[i] = level[i], level[i // 2]
+        if code == OK and n % 2:
+            level[n // 2], level[n - 1] = level[n - 1], level[n // 2]
+        n = (n + 1) // 2
+    if code == OK:
+        code = union_two(level[0].data, level[0].n, NULL, 0, out)
+    for i in range(k + 1):
+        runbuf_free(&level[i])
+    free(level)
+    return code
+
+
 cdef const int64_t *runs_view(const int64_t[:, ::1] runs, Py_ssize_t *n) except NULL:
     """The rows of an ``(N, 2)`` run array (a pointer that is never NULL)."""
     cdef const int64_t *none = <const int64_t *> &n[0]  # (any pointer: nothing is read)

@@ -8,7 +8,8 @@ import pytest
 MODULES = ["rlecodec", "rlecodec.coco", "rlecodec._decode", "rlecodec._encode",
            "rlecodec._runs", "rlecodec._errors", "rlecodec._classes", "rlecodec._masktable",
            "rlecodec._table", "rlecodec._csvfile", "rlecodec._sizes", "rlecodec._ops",
-           "rlecodec._output", "rlecodec._window", "rlecodec._tiles"]
+           "rlecodec._output", "rlecodec._window", "rlecodec._tiles",
+           "rlecodec.coco.mask"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -40,7 +40,8 @@ echo "== what is inside"
 import pathlib, sys, tarfile, zipfile
 sdist, wheel, repo = sys.argv[1:]
 names = zipfile.ZipFile(wheel).namelist()
-need = ["rlecodec/__init__.py", "rlecodec/_codec.pyi", "rlecodec/py.typed", "rlecodec/coco.py"]
+need = ["rlecodec/__init__.py", "rlecodec/_codec.pyi", "rlecodec/py.typed", "rlecodec/coco/__init__.py",
+        "rlecodec/coco/mask.py"]
 missing = [n for n in need if n not in names]
 assert not missing, f"wheel lacks {missing}"
 assert any(n.startswith("rlecodec/_codec.") and n.endswith((".so", ".pyd")) for n in names)

@@ -19,21 +19,21 @@ gives, for any memory layout and dtype.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _codec
-from ._decode import decode as _decode_kaggle
-from ._decode import decode_options, decode_sources, writable_out
-from ._encode import encode as _encode_kaggle
-from ._encode import mask_runs
-from ._errors import KernelError, RLEError, describe_item, kernel_errors
-from ._inputs import as_int64, as_mask, as_source
-from ._ops import overlap_matrix
-from ._options import check_base, check_shape, resolve_threads
-from ._runs import from_runs
+from .. import _codec
+from .._decode import decode as _decode_kaggle
+from .._decode import decode_options, decode_sources, writable_out
+from .._encode import encode as _encode_kaggle
+from .._encode import mask_runs
+from .._errors import KernelError, RLEError, describe_item, kernel_errors
+from .._inputs import as_int64, as_mask, as_source
+from .._options import check_base, check_shape, resolve_threads
+from .._runs import from_runs
 
 __all__ = ["area", "decode", "encode", "from_kaggle", "iou", "merge", "to_bbox", "to_kaggle"]
 
@@ -100,7 +100,9 @@ def _parsed(obj: Any) -> tuple[tuple[int, int], npt.NDArray[np.int64], npt.NDArr
 # ------------------------------------------------------------------------------ public API
 def encode(mask: Any, *, compressed: bool = True) -> Any:
     """Encode a 2-D mask (any dtype and layout; foreground ``!= 0``) as a COCO RLE, or an
-    ``(N, H, W)`` stack as a list of them.
+    ``(N, H, W)`` stack (N first, numpy style) as a list of them.  pycocotools' stacks are
+    ``(H, W, N)``: :func:`rlecodec.coco.mask.encode` takes those, and a 3-D array whose
+    last axis is far shorter than the others gets a warning saying so.
 
     Examples
     --------
@@ -111,6 +113,11 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
     """
     arr = np.asarray(mask) if not isinstance(mask, np.ndarray) else mask
     if arr.ndim == 3:
+        if 8 * arr.shape[2] <= min(arr.shape[0], arr.shape[1]):
+            warnings.warn(
+                f"coco.encode reads a 3-D array as (N, H, W): this {arr.shape} array gives "
+                f"{arr.shape[0]} masks of {arr.shape[1]}x{arr.shape[2]}; for pycocotools' "
+                "(H, W, N) stacks use rlecodec.coco.mask.encode", stacklevel=2)
         return [encode(m, compressed=compressed) for m in arr]
     arr = as_mask(arr)[0]
     h, w = arr.shape
@@ -122,7 +129,8 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
            out: npt.NDArray[Any] | None = None, threads: int | None = None,
            window: tuple[slice, slice] | None = None) -> npt.NDArray[Any]:
     """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask, or a list of RLEs of one
-    size into ``(N, H, W)`` (in ``threads`` threads, default every core).
+    size into ``(N, H, W)``, N first (in ``threads`` threads, default every core);
+    :func:`rlecodec.coco.mask.decode` returns pycocotools' ``(H, W, N)``.
 
     The counts are parsed, checked (non-negative, adding up to h * w) and written in C;
     on a malformed RLE nothing is written to ``out``.  ``window=np.s_[y0:y1, x0:x1]``
@@ -163,7 +171,7 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
         dtype = out.dtype
     opts = decode_options("F", 0, False, True, dtype, value)
     if window is not None:
-        from ._window import decode_window
+        from .._window import decode_window
         resolve_threads(threads, 1)  # (checked, though windows take one thread)
         return decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
     return decode_sources(sources, shape, out, opts, batch=batch,
@@ -208,27 +216,37 @@ def to_kaggle(obj: Any, *, order: str = "F", base: int = 1, relative: bool = Fal
     return from_runs(_parsed(obj)[2], base=base, relative=relative)
 
 
+def _listed(objs: list[Any], keep_runs: bool = True, boxes: bool = True) -> Any:
+    """A ``CocoList`` of COCO RLEs: each object's counts parsed and checked once, in C (an
+    RLEError names the bad item when there are several); areas are kept, boxes with
+    ``boxes``, runs with ``keep_runs``."""
+    try:
+        return _codec.CocoList(objs, _counts_data, keep_runs, boxes)
+    except KernelError as err:
+        i = err.item or 0
+        size, data = _counts_data(objs[i])
+        error = _explain(err, size, data)
+        if len(objs) == 1:
+            raise error from None
+        raise RLEError(f"item {i}: {error}", token=error.token, item=i,
+                       reason=error.reason) from None
+
+
 def area(obj: Any) -> Any:
     """Foreground pixels of a COCO RLE (an int), or of a list of them (an int64 array)."""
     if isinstance(obj, (list, tuple)):
-        return np.array([area(o) for o in obj], np.int64)
-    return int(_parsed(obj)[1][1::2].sum())
+        return _listed(list(obj), False, False).areas()
+    return int(_listed([obj], False, False).area(0))
 
 
 def to_bbox(obj: Any) -> npt.NDArray[Any]:
     """``[x, y, width, height]`` of the foreground (zeros if empty), as float64 like
     pycocotools' ``toBbox``; a list of RLEs gives an ``(N, 4)`` array."""
     if isinstance(obj, (list, tuple)):
-        return np.array([to_bbox(o) for o in obj], np.float64).reshape(-1, 4)
-    (h, _), _, runs = _parsed(obj)
-    if len(runs) == 0:
-        return np.zeros(4, np.float64)
-    first, last = runs[:, 0], runs[:, 0] + runs[:, 1] - 1
-    x0, x1 = int((first // h).min()), int((last // h).max())
-    wraps = (last // h) > (first // h)  # a run over two columns covers rows 0 and h - 1
-    y0 = 0 if wraps.any() else int((first % h).min())
-    y1 = h - 1 if wraps.any() else int((last % h).max())
-    return np.array([x0, y0, x1 - x0 + 1, y1 - y0 + 1], np.float64)
+        boxes: npt.NDArray[np.float64] = _listed(list(obj), False).boxes()
+        return boxes
+    box: npt.NDArray[np.float64] = _listed([obj], False).boxes()[0]
+    return box
 
 
 def _boxes(objs: Any) -> npt.NDArray[np.float64] | None:
@@ -281,18 +299,7 @@ def iou(dt: Any, gt: Any, iscrowd: Any) -> Any:
         raise TypeError("dt and gt must both be RLE objects or both boxes")
     if box_dt is not None and box_gt is not None:
         return _box_iou(box_dt, box_gt, crowd)
-    parsed_dt, parsed_gt = [_parsed(o) for o in dts], [_parsed(o) for o in gts]
-    sizes = {p[0] for p in parsed_dt} | {p[0] for p in parsed_gt}
-    if len(sizes) > 1:
-        raise ValueError(f"every RLE must have one size, got {sorted(sizes)}")
-    inter = overlap_matrix([p[2] for p in parsed_dt], [p[2] for p in parsed_gt])
-    inter = inter.astype(np.float64)
-    area_dt = np.array([p[2][:, 1].sum() for p in parsed_dt], np.float64)
-    area_gt = np.array([p[2][:, 1].sum() for p in parsed_gt], np.float64)
-    union = np.where(crowd[None, :], area_dt[:, None],
-                     area_dt[:, None] + area_gt[None, :] - inter)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(inter > 0, inter / np.where(union > 0, union, 1), 0.0)
+    return _listed(list(dts)).iou(_listed(list(gts)), crowd.astype(np.uint8))
 
 
 def merge(objs: Any, intersect: Any = False) -> dict[str, Any]:
@@ -310,16 +317,9 @@ def merge(objs: Any, intersect: Any = False) -> dict[str, Any]:
     items = list(objs) if isinstance(objs, (list, tuple)) else [objs]
     if not items:
         raise ValueError("merge needs at least one COCO RLE")
-    parsed = [_parsed(o) for o in items]
-    shape = parsed[0][0]
-    for k, p in enumerate(parsed):
-        if p[0] != shape:
-            raise ValueError(f"item {k} has size {list(p[0])}, not {list(shape)}")
-    h, w = shape
-    if len(parsed) == 1:  # (pycocotools copies the one object's counts as they are)
-        return {"size": [h, w], "counts": _codec.coco_string_from_counts(parsed[0][1])}
-    op = _codec.COMBINE_INTERSECTION if intersect else _codec.COMBINE_UNION
-    runs = parsed[0][2]
-    for p in parsed[1:]:
-        runs = _codec.runs_combine(runs, p[2], op)
-    return {"size": [h, w], "counts": _codec.coco_from_runs(runs, h * w, True)}
+    if len(items) == 1:  # (pycocotools copies the one object's counts as they are)
+        (h, w), counts, _ = _parsed(items[0])
+        return {"size": [h, w], "counts": _codec.coco_string_from_counts(counts)}
+    listed = _listed(items, True, False)
+    counts = listed.merge(bool(intersect))
+    return {"size": list(listed.size(0)), "counts": counts}
