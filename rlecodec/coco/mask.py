@@ -33,7 +33,7 @@ from .._encode import mask_runs
 from .._errors import RLEError
 from .._inputs import as_mask
 from .._options import check_shape
-from . import _counts_data, _parsed
+from . import _counts_data, _listed, _parsed
 from . import area as _area
 from . import decode as _decode
 from . import iou as _iou
@@ -106,7 +106,7 @@ def area(rleObjs: Any) -> Any:  # noqa: N803
     """Foreground pixels: a ``numpy.uint32`` for one RLE, a uint32 array for a list."""
     if isinstance(rleObjs, (list, tuple)):
         return np.asarray(_area(list(rleObjs)), np.uint32).reshape(-1)
-    return np.uint32(_area(rleObjs))
+    return np.uint32(_listed([rleObjs], False, False).area(0))
 
 
 def toBbox(rleObjs: Any) -> npt.NDArray[np.float64]:  # noqa: N802, N803
@@ -114,7 +114,8 @@ def toBbox(rleObjs: Any) -> npt.NDArray[np.float64]:  # noqa: N802, N803
     ``(N, 4)`` for a list (zeros for an empty mask)."""
     if isinstance(rleObjs, (list, tuple)):
         return _to_bbox(list(rleObjs)).reshape(-1, 4)
-    return _to_bbox(rleObjs)
+    box: npt.NDArray[np.float64] = _listed([rleObjs], False, True).boxes()[0]
+    return box
 
 
 def iou(dt: Any, gt: Any, pyiscrowd: Any) -> Any:
