@@ -6,6 +6,8 @@ cdef extern from "rle_fill.h" nogil:
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
     void rle_expand16(uint32_t bits, uint8_t value, uint8_t *dst)
     void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
+    void rle_write_line(uint8_t *dst, const int64_t *runs, Py_ssize_t n, int64_t total,
+                        uint8_t value)
 
 
 cdef inline void fill(char *p, int64_t count, Py_ssize_t stride, int itemsize,
@@ -515,6 +517,9 @@ cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeroed) no
     cdef int layout = grid_layout(g)
     cur.o = 0
     cur.first = 0
+    if layout == LAYOUT_FLAT and g.itemsize == 1 and g.s_in == 1 and not zeroed:
+        rle_write_line(<uint8_t *> g.ptr, rb.data, rb.n, g.L * g.M, <uint8_t> pattern)
+        return OK
     if layout == LAYOUT_ACROSS:
         for r in range(rb.n):
             area += rb.data[2 * r + 1]

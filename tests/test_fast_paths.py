@@ -265,3 +265,48 @@ def test_large_outputs_written_in_bands_match_the_reference(monkeypatch, bands):
     with pytest.raises(ValueError):
         rlecodec.decode("1 1", (h, w), threads=0)
 
+
+
+@pytest.mark.parametrize("order", "FC")
+def test_the_line_writer_around_its_16_byte_stores(order):
+    """Decoding along memory into bytes stores 16 bytes per short gap or run, overwritten
+    by the next piece: runs and gaps of every length from 1 to 40 (across the 16-byte
+    edge), ending anywhere near the end of the array, over any old content."""
+    rng = np.random.default_rng(16)
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        lengths = rng.integers(1, 41, 2 * h * w)
+        flat, at, on = np.zeros(h * w, np.uint8), 0, bool(rng.integers(0, 2))
+        for n in lengths:
+            flat[at:at + n] = on
+            at += n
+            on = not on
+            if at >= h * w:
+                break
+        mask = flat.reshape((h, w), order=order)
+        text = ref_encode(mask, order)
+        out = np.full((h, w), 200, np.uint8) if order == "C" else np.full((w, h), 200, np.uint8).T
+        np.testing.assert_array_equal(rlecodec.decode(text, order=order, out=out, value=7),
+                                      mask * 7)
+        assert rlecodec.decode(text, (h, w), order=order).tobytes(order=order) == \
+            flat.tobytes()
+
+
+def test_coco_decode_into_fortran_memory():
+    from rlecodec import coco
+    rng = np.random.default_rng(17)
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        masks = (rng.random((3, h, w)) < rng.random()).astype(np.uint8)
+        objs = coco.encode(masks)
+        one = coco.decode(objs[0], memory="F")
+        assert one.flags.f_contiguous and one.dtype == np.uint8
+        np.testing.assert_array_equal(one, masks[0])
+        many = coco.decode(objs, memory="F", dtype=bool)
+        assert all(m.flags.f_contiguous for m in many) and many.dtype == bool
+        np.testing.assert_array_equal(many, masks.astype(bool))
+        win = coco.decode(objs[1], memory="F", window=np.s_[1:, :-1])
+        assert win.flags.f_contiguous
+        np.testing.assert_array_equal(win, masks[1][1:, :-1])
+    with pytest.raises(ValueError, match="memory must be"):
+        coco.decode(objs[0], memory="K")

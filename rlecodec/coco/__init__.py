@@ -127,7 +127,7 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
 
 def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
            out: npt.NDArray[Any] | None = None, threads: int | None = None,
-           window: tuple[slice, slice] | None = None) -> npt.NDArray[Any]:
+           window: tuple[slice, slice] | None = None, memory: str = "C") -> npt.NDArray[Any]:
     """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask, or a list of RLEs of one
     size into ``(N, H, W)``, N first (in ``threads`` threads, default every core);
     :func:`rlecodec.coco.mask.decode` returns pycocotools' ``(H, W, N)``.
@@ -135,6 +135,9 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
     The counts are parsed, checked (non-negative, adding up to h * w) and written in C;
     on a malformed RLE nothing is written to ``out``.  ``window=np.s_[y0:y1, x0:x1]``
     decodes only those rows and columns of each mask (see :func:`rlecodec.decode`).
+    ``memory="F"`` makes a new result Fortran-ordered, as pycocotools' and hotcoco's are
+    (each mask column-major in memory, the order COCO numbers pixels: the fastest to
+    write); the pixels are the same either way.
 
     Examples
     --------
@@ -166,6 +169,9 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
                              reason=error.reason)
         return error
 
+    if memory not in ("C", "F"):
+        raise ValueError(f"memory must be 'C' or 'F' (how a new result lies in memory), got "
+                         f"{memory!r}")
     if out is not None:
         out = writable_out(out, 3 if batch else 2)
         dtype = out.dtype
@@ -173,7 +179,12 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
     if window is not None:
         from .._window import decode_window
         resolve_threads(threads, 1)  # (checked, though windows take one thread)
-        return decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
+        result = decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
+        return np.asfortranarray(result) if memory == "F" and out is None else result
+    if out is None and memory == "F":
+        h, w = shape
+        out = (np.empty((len(items), w, h), opts.dtype).transpose(0, 2, 1) if batch
+               else np.empty((w, h), opts.dtype).T)
     return decode_sources(sources, shape, out, opts, batch=batch,
                           threads=resolve_threads(threads, len(items)) if batch else 1,
                           explain=explain)
