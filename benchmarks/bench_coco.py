@@ -8,6 +8,7 @@ Run:  pip install .[bench] && python benchmarks/bench_coco.py [--quick] [workloa
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -25,22 +26,36 @@ def bench_one(name: str, budget: float) -> None:
     from pycocotools import mask as pycoco
     from rlemasklib import RLEMask
 
+    from rlecodec.coco import mask as ours
+
     m = workloads.SINGLE[name]()
     obj = pycoco.encode(np.asfortranarray(m))
     assert coco.encode(m) == obj
     text = rlecodec.encode(m)
     shape = m.shape
+    encoders = {
+        "rlecodec.coco.encode": lambda: coco.encode(m),
+        "pycocotools (asfortranarray)": lambda: pycoco.encode(np.asfortranarray(m)),
+        "rlemasklib": lambda: RLEMask.from_array(m).to_dict(),
+    }
+    decoders = {
+        "rlecodec.coco.decode": lambda: coco.decode(obj),
+        "rlecodec.coco.mask.decode (F)": lambda: ours.decode(obj),
+        "pycocotools": lambda: pycoco.decode(obj),
+        "rlemasklib": lambda: RLEMask.from_dict(obj).to_array(order="C"),
+    }
+    for label, module in (("hotcoco", "hotcoco.mask"), ("faster-coco-eval",
+                                                         "faster_coco_eval.core.mask")):
+        try:
+            peer = importlib.import_module(module)
+        except ImportError:
+            continue
+        assert peer.encode(np.asfortranarray(m)) == obj, label
+        encoders[f"{label} (asfortranarray)"] = lambda p=peer: p.encode(np.asfortranarray(m))
+        decoders[f"{label} (F)"] = lambda p=peer: p.decode(obj)
     tables = [
-        measure({
-            "rlecodec.coco.encode": lambda: coco.encode(m),
-            "pycocotools (asfortranarray)": lambda: pycoco.encode(np.asfortranarray(m)),
-            "rlemasklib": lambda: RLEMask.from_array(m).to_dict(),
-        }, budget),
-        measure({
-            "rlecodec.coco.decode": lambda: coco.decode(obj),
-            "pycocotools": lambda: pycoco.decode(obj),
-            "rlemasklib": lambda: RLEMask.from_dict(obj).to_array(order="C"),
-        }, budget),
+        measure(encoders, budget),
+        measure(decoders, budget),
         measure({
             "coco.from_kaggle": lambda: coco.from_kaggle(text, shape),
             "decode + pycocotools.encode": lambda: pycoco.encode(
@@ -97,18 +112,33 @@ def bench_mask(budget: float) -> None:
         "toBbox, 100 RLEs": ("toBbox", (dt,)),
         "area, one RLE": ("area", (dt[0],)),
     }
-    print("\n## rlecodec.coco.mask against pycocotools.mask (same inputs; COCO-like 480x640)")
-    print(f"{'function':32s} {'rlecodec':>11s} {'pycocotools':>11s}  ratio [target]")
+    peers = {"pycocotools": pycoco}
+    for label, module in (("hotcoco", "hotcoco.mask"), ("faster-coco-eval",
+                                                         "faster_coco_eval.core.mask")):
+        try:
+            peers[label] = importlib.import_module(module)
+        except ImportError:
+            print(f"({label} is not installed: pip install .[bench])")
+    print("\n## rlecodec.coco.mask against pycocotools.mask and its replacements (same "
+          "inputs; COCO-like 480x640)")
+    print(f"{'function':32s} {'rlecodec':>11s} " + " ".join(f"{p:>16s}" for p in peers)
+          + "  [target vs pycocotools]")
     for label, (name, args) in cases.items():
-        mine, theirs = getattr(ours, name), getattr(pycoco, name)
-        a, b = mine(*args), theirs(*args)
-        assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), label
-        t = measure({"ours": lambda f=mine, a=args: f(*a),
-                     "theirs": lambda f=theirs, a=args: f(*a)}, budget)
+        mine = getattr(ours, name)
+        fns = {"ours": lambda f=mine, a=args: f(*a)}
+        expected = mine(*args)
+        for peer, module in peers.items():
+            theirs = getattr(module, name)
+            got = theirs(*args)
+            same = np.array_equal(got, expected) if isinstance(got, np.ndarray) else \
+                got == expected
+            assert same or peer != "pycocotools", label
+            fns[peer] = lambda f=theirs, a=args: f(*a)
+        t = measure(fns, budget)
         target = "  [0.5]" if name in ("encode", "decode", "iou", "merge") or "polygons" in label \
             else ""
-        print(f"{label:32s} {fmt(t['ours'])} {fmt(t['theirs'])}  {t['ours'] / t['theirs']:5.2f}"
-              f"{target}")
+        print(f"{label:32s} {fmt(t['ours'])} " + " ".join(
+            f"{fmt(t[p])} {t['ours'] / t[p]:4.2f}x" for p in peers) + target)
     bench_cocoeval(budget)
 
 
