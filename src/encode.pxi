@@ -145,6 +145,20 @@ cdef class EncodeBatch:
         finally:
             runbuf_free(&self.runs[i])
 
+    def take_coco(self, Py_ssize_t i, int64_t total):
+        """Item i's runs (kept; column-major, ``total`` pixels) as pycocotools' compressed
+        COCO counts, bytes, written straight from the runs."""
+        cdef CocoStream cs
+        check_range(i, i + 1, self.n)
+        if self.codes[i] != OK:
+            raise_nomem()
+        coco_stream_init(&cs)
+        try:
+            return coco_from_runbuf(&self.runs[i], total, True, &cs)
+        finally:
+            runbuf_free(&self.runs[i])
+            free(cs.out)
+
     def result(self, Py_ssize_t i):
         cdef object text
         check_range(i, i + 1, self.n)

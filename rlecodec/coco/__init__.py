@@ -29,7 +29,7 @@ from .. import _codec
 from .._decode import decode as _decode_kaggle
 from .._decode import decode_options, decode_sources, writable_out
 from .._encode import encode as _encode_kaggle
-from .._encode import mask_runs
+from .._encode import mask_coco, mask_runs
 from .._errors import KernelError, RLEError, describe_item, kernel_errors
 from .._inputs import as_int64, as_mask, as_source
 from .._options import check_base, check_shape, resolve_threads
@@ -121,8 +121,10 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
         return [encode(m, compressed=compressed) for m in arr]
     arr = as_mask(arr)[0]
     h, w = arr.shape
-    counts = _codec.coco_from_runs(mask_runs([arr])[0], h * w, compressed)
-    return {"size": [h, w], "counts": counts if compressed else counts.tolist()}
+    if compressed:
+        return {"size": [h, w], "counts": mask_coco([arr])[0]}
+    counts = _codec.coco_from_runs(mask_runs([arr])[0], h * w, False)
+    return {"size": [h, w], "counts": counts.tolist()}
 
 
 def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,

@@ -29,9 +29,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _codec
-from .._encode import mask_runs
+from .._encode import mask_coco
 from .._errors import RLEError
-from .._inputs import as_mask
 from .._options import check_shape
 from . import _counts_data, _listed, _parsed
 from . import area as _area
@@ -72,8 +71,7 @@ def encode(bimask: Any) -> Any:
         raise ValueError(f"encode takes an (H, W) mask or an (H, W, N) stack, got shape "
                          f"{arr.shape}")
     h, w = arr.shape[:2]
-    objs = [{"size": [h, w], "counts": _codec.coco_from_runs(runs, h * w, True)}
-            for runs in mask_runs([as_mask(m)[0] for m in items], threads=1)]
+    objs = [{"size": [h, w], "counts": counts} for counts in mask_coco(items)]
     return objs[0] if arr.ndim == 2 else objs
 
 
