@@ -53,6 +53,17 @@ def peak_in_child(setup: str, work: str) -> int | None:
     return None if not out or out[-1] == "None" else int(out[-1])
 
 
+def window_peak(text: str, shape: tuple[int, int], window: str) -> int | None:
+    """Peak memory growth of decoding ``window`` (numpy slicing source) of ``text`` in a
+    fresh process (the text handed over in a temporary file)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "mask.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        return peak_in_child(f"text = open({path!r}).read()",
+                             f"rlecodec.decode(text, {shape}, window={window})")
+
+
 def windows(h: int, w: int, size: int, count: int, seed: int) -> list[tuple[slice, slice]]:
     rng = np.random.default_rng(seed)
     ys = rng.integers(0, h - size, count)
@@ -122,12 +133,7 @@ def bench_wsi(budget: float) -> None:
           f"{t['full'] / t['text']:6.1f}x faster  [>= 20x]")
     print(f"  window from runs (to_runs, base=0)         {fmt(t['runs'])}   "
           f"{t['full'] / t['runs']:6.1f}x faster  [>= 200x]")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "wsi.txt")
-        with open(path, "w") as f:
-            f.write(text)
-        grow = peak_in_child(f"text = open({path!r}).read()",
-                             f"rlecodec.decode(text, {shape}, window=np.s_[8000:8512, 8000:8512])")
+    grow = window_peak(text, shape, "np.s_[8000:8512, 8000:8512]")
     if grow is not None:
         print(f"  peak memory of a window from text: {grow / MiB:.1f} MiB (the window is "
               f"0.25 MiB, the runs {len(runs) * 16 / MiB:.1f} MiB, the mask "
@@ -254,12 +260,7 @@ def bench_slide(budget: float, full: bool) -> None:
         line += (f": {full_t / t['text']:.0f}x [>= 20x] and {full_t / t['runs']:.0f}x "
                  "[>= 200x] faster")
     print(line)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "slide.txt")
-        with open(path, "w") as f:
-            f.write(text)
-        grow = peak_in_child(f"text = open({path!r}).read()",
-                             f"rlecodec.decode(text, {shape}, window=np.s_[5000:5512, 0:512])")
+    grow = window_peak(text, shape, "np.s_[5000:5512, 0:512]")
     if grow is not None:
         print(f"  peak memory of a window from text: {grow / MiB:.1f} MiB (the runs are "
               f"{len(runs) * 16 / MiB:.1f} MiB, the text {len(text) / MiB:.1f} MiB)")
