@@ -14,8 +14,8 @@ naming the item.  Polygons and boxes are rasterised bit for bit as pycocotools d
 >>> rle = maskUtils.encode(np.eye(3, dtype=np.uint8))
 >>> rle
 {'size': [3, 3], 'counts': b'013000'}
->>> maskUtils.area(rle), maskUtils.toBbox(rle).tolist()
-(np.uint32(3), [0.0, 0.0, 3.0, 3.0])
+>>> maskUtils.area(rle).dtype, int(maskUtils.area(rle)), maskUtils.toBbox(rle).tolist()
+(dtype('uint32'), 3, [0.0, 0.0, 3.0, 3.0])
 >>> maskUtils.frPyObjects([[0, 0, 2, 0, 2, 2, 0, 2]], 3, 3)
 [{'size': [3, 3], 'counts': b'02103'}]
 """
