@@ -31,6 +31,13 @@ def _is_integer(x: Any) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
+def check_integer(value: Any, name: str) -> int:
+    """``value`` as an int: a Python or numpy integer, not a bool (TypeError naming it)."""
+    if not _is_integer(value):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
 def check_base(base: Any) -> int:
     if type(base) is int and (base == 1 or base == 0):
         return base  # the common case, checked cheaply

@@ -11,13 +11,7 @@ import numpy.typing as npt
 
 from . import _codec
 from ._inputs import as_mask
-from ._options import check_base, check_order, check_shape, foreground
-
-
-def _corner(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    return int(value)
+from ._options import check_base, check_integer, check_order, check_shape, foreground
 
 
 class TileEncoder:
@@ -73,7 +67,7 @@ class TileEncoder:
         naming both); nothing is recorded for a tile that is refused.
         """
         arr, fg = as_mask(tile, self._threshold)
-        y, x = _corner(y, "y"), _corner(x, "x")
+        y, x = check_integer(y, "y"), check_integer(x, "x")
         th, tw = arr.shape
         h, w = self.shape
         if not (0 <= y and y + th <= h and 0 <= x and x + tw <= w):

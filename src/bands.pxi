@@ -1,5 +1,6 @@
 # One large mask split into bands of memory lines, a band per thread with the GIL released:
-# the shared _Bands, BandWrite (decode into fresh memory) and BandScan (encode).  Items of a
+# the shared _Bands, BandWrite (decode into fresh memory) and BandScan (encode), and the cut
+# of runs to a window of lines (window_runs: a band, or slides.pxi's windows).  Items of a
 # batch in threads are decode.pxi's and encode.pxi's.
 
 cdef class _Bands:
@@ -44,37 +45,66 @@ cdef class _Bands:
         return n * k // self.nbands, n * (k + 1) // self.nbands
 
 
-cdef int band_runs(const RunBuf *rb, int64_t L, int64_t a, int64_t b, RunBuf *out) noexcept nogil:
-    """The parts of sorted, disjoint runs (outer lines of L pixels) at inner indices [a, b)
-    of every outer line, numbered as a mask of outer lines of b - a pixels."""
-    cdef Py_ssize_t r
-    cdef int64_t s, e, i0, i1
-    cdef Cursor cur
-    cur.o = 0
-    cur.first = 0
-    for r in range(rb.n):
-        s = rb.data[2 * r]
-        e = s + rb.data[2 * r + 1]
-        while s < e:
-            cursor_seek(&cur, s, L)
-            i0 = max(s - cur.first, a)
-            i1 = min(e - cur.first, b)
-            if i0 < i1 and runbuf_push_merged(out, cur.o * (b - a) + i0 - a, i1 - i0) != OK:
-                return E_NOMEM
-            s = cur.first + L
-    return OK
-
-
-cdef Py_ssize_t first_run_after(const RunBuf *rb, int64_t x, bint by_end) noexcept nogil:
-    """The first run whose end (or start) is above x (or at least x), by bisection."""
-    cdef Py_ssize_t lo = 0, hi = rb.n, mid
+cdef Py_ssize_t first_run_after(const int64_t *runs, Py_ssize_t n, int64_t x,
+                                bint by_end) noexcept nogil:
+    """The first of n sorted runs (start, length) whose end (or start) is above x (or at
+    least x), by bisection.  Sums are unsigned: runs that a caller changes meanwhile give
+    a wrong index, never undefined behaviour."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
     while lo < hi:
-        mid = (lo + hi) // 2
-        if (rb.data[2 * mid] + rb.data[2 * mid + 1] > x) if by_end else (rb.data[2 * mid] >= x):
+        mid = lo + (hi - lo) // 2
+        if (<uint64_t> runs[2 * mid] + <uint64_t> runs[2 * mid + 1] > <uint64_t> x if by_end
+                else runs[2 * mid] >= x):
             hi = mid
         else:
             lo = mid + 1
     return lo
+
+
+cdef int window_runs(const int64_t *runs, Py_ssize_t n, int64_t shift, int64_t total,
+                     int64_t L, int64_t o0, int64_t o1, int64_t i0, int64_t i1,
+                     RunBuf *out) noexcept nogil:
+    """The parts of n sorted, disjoint runs (starts ``shift`` above their 0-based pixel; a
+    mask of ``total`` pixels in outer lines of L) inside outer lines [o0, o1) and inner
+    indices [i0, i1), numbered as the window's own mask of outer lines of i1 - i0 pixels.
+
+    Only the runs between the window's first and last pixel are read.  ``runs`` may be a
+    caller's checked array that another thread changes meanwhile: each value is read once,
+    and a run outside the mask or out of order is skipped, so ``out`` stays sorted and
+    inside the window whatever happens."""
+    cdef Py_ssize_t r
+    cdef int64_t s, e, length, a, b, first, last, at, n_in = i1 - i0, done = 0
+    cdef Cursor cur
+    cur.o = 0
+    cur.first = 0
+    out.n = 0
+    if o0 >= o1 or i0 >= i1:
+        return OK
+    first = o0 * L + i0
+    last = (o1 - 1) * L + i1           # one past the window's last pixel
+    r = first_run_after(runs, n, first + shift, True)
+    while r < n:
+        s = runs[2 * r]
+        length = runs[2 * r + 1]
+        r += 1
+        if s < shift or length <= 0 or s - shift >= total or length > total - (s - shift):
+            continue
+        s -= shift
+        if s >= last:
+            break
+        e = min(s + length, last)
+        s = max(s, first)
+        while s < e:                   # the run's part in each outer line it meets
+            cursor_seek(&cur, s, L)
+            a = max(s - cur.first, i0)
+            b = min(e - cur.first, i1)
+            at = (cur.o - o0) * n_in + a - i0
+            if a < b and at >= done:
+                if runbuf_push_merged(out, at, b - a) != OK:
+                    return E_NOMEM
+                done = at + b - a
+            s = cur.first + L
+    return OK
 
 
 cdef inline void cut_run(const RunBuf *rb, Py_ssize_t r, int64_t p0, int64_t p1,
@@ -125,15 +155,16 @@ cdef class BandWrite(_Bands):
             part.ptr = self.g.ptr + a * self.g.s_in
             part.L = b - a
             if b > a:
-                code = band_runs(&self.rb, self.g.L, a, b, &runs)
+                code = window_runs(self.rb.data, self.rb.n, 0, self.g.L * self.g.M,
+                                   self.g.L, 0, self.g.M, a, b, &runs)
                 if code == OK:
                     code = write_runs(&runs, &part, self.pattern, True)
             runbuf_free(&runs)
             return code
         # Outer lines [a, b): pixels [a * L, b * L), the runs between, its two ends cut.
         a, b = self.lines(self.g.M, k)
-        lo = first_run_after(&self.rb, a * self.g.L, True)
-        hi = first_run_after(&self.rb, b * self.g.L, False)
+        lo = first_run_after(self.rb.data, self.rb.n, a * self.g.L, True)
+        hi = first_run_after(self.rb.data, self.rb.n, b * self.g.L, False)
         if hi - lo > 2:
             runs.data = self.rb.data + 2 * (lo + 1)
             runs.n = hi - lo - 2

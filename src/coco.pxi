@@ -79,6 +79,51 @@ cdef int coco_parse(const Source *src, RunBuf *rb, int64_t total, ErrInfo *err) 
     return err.code
 
 
+cdef inline int read_count(const uint8_t *s, Py_ssize_t n, Py_ssize_t *p,
+                           int64_t *x) noexcept nogil:
+    """One count as written, character by character from ``s[p[0]]`` (see coco_decode_counts
+    below for the format); ``p[0]`` moves past what was read.  E_TRUNCATED, E_NOT_NUMBER
+    or E_OVERFLOW if it is not a count."""
+    cdef uint64_t ux = 0
+    cdef int c, k = 0
+    cdef bint more = True
+    while more:
+        if p[0] >= n:
+            return E_TRUNCATED  # the last count never ended
+        c = <int> s[p[0]] - 48
+        if c < 0 or c > 63:
+            return E_NOT_NUMBER
+        if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
+            return E_OVERFLOW
+        ux |= <uint64_t> (c & 0x1f) << (5 * k)
+        more = (c & 0x20) != 0
+        p[0] += 1
+        k += 1
+        if not more and (c & 0x10) and 5 * k < 64:
+            ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
+    x[0] = <int64_t> ux
+    return OK
+
+
+cdef inline int64_t undo_delta(int64_t x, int64_t back2, Py_ssize_t m) noexcept nogil:
+    """Count m from what was written, x (from the fourth on, a delta from count m - 2,
+    which is back2 >= 0); below 0 if it cannot be a count: -2 if it overflows, else -1."""
+    cdef uint64_t u
+    if m > 2:
+        # back2 + x is above INT64_MAX (as unsigned) only if it overflows (x > 0) or is
+        # negative (x < 0): one branch, rarely taken, whatever x's sign.
+        u = <uint64_t> back2 + <uint64_t> x
+        if u > <uint64_t> INT64_MAX:
+            return -2 if x > 0 else -1
+        return <int64_t> u
+    return x if x >= 0 else -1
+
+
+cdef inline int delta_error(int64_t count) noexcept nogil:
+    """The error of an undo_delta result below 0."""
+    return E_OVERFLOW if count == -2 else E_NEGATIVE
+
+
 ctypedef struct CountReader:
     # Where a compressed string's counts go, one at a time (coco_string_runs).
     RunBuf out          # room reserved for every run
@@ -94,16 +139,9 @@ ctypedef struct CountReader:
 cdef inline int take_count(CountReader *r, int64_t x) noexcept nogil:
     """Count m (as written: a delta from count m - 2 from the fourth on): check it and
     extend the runs; E_OVERFLOW or E_NEGATIVE if it cannot be a count."""
-    cdef uint64_t u
-    if r.m > 2:
-        # back2 >= 0, so back2 + x is above INT64_MAX (as unsigned) only if it overflows
-        # (x > 0) or is negative (x < 0): one branch, rarely taken, whatever x's sign.
-        u = <uint64_t> r.back2 + <uint64_t> x
-        if u > <uint64_t> INT64_MAX:
-            return E_OVERFLOW if x > 0 else E_NEGATIVE
-        x = <int64_t> u
-    elif x < 0:
-        return E_NEGATIVE
+    x = undo_delta(x, r.back2, r.m)
+    if x < 0:
+        return delta_error(x)
     if r.too_big < 0:
         if x > r.total - r.pos:
             r.too_big = r.m
@@ -144,8 +182,7 @@ cdef int coco_string_runs(const uint8_t *s, Py_ssize_t n, RunBuf *rb, int64_t to
     cdef Py_ssize_t p = 0, start, e, at
     cdef uint64_t w, t, ends, ux
     cdef int64_t x, x1, x2, b0, b1
-    cdef int c, k, code = OK
-    cdef bint more
+    cdef int k, code = OK
     cdef CountReader r
     code = runbuf_reserve(rb, rb.n + n // 2 + 1)  # a count takes a character at least
     if code != OK:
@@ -190,28 +227,9 @@ cdef int coco_string_runs(const uint8_t *s, Py_ssize_t n, RunBuf *rb, int64_t to
                     continue
         # One count, character by character.
         start = p
-        ux = 0
-        k = 0
-        more = True
-        while more:
-            if p >= n:
-                code = E_TRUNCATED  # the last count never ended
-                break
-            c = <int> s[p] - 48
-            if c < 0 or c > 63:
-                code = E_NOT_NUMBER
-                break
-            if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
-                code = E_OVERFLOW
-                break
-            ux |= <uint64_t> (c & 0x1f) << (5 * k)
-            more = (c & 0x20) != 0
-            p += 1
-            k += 1
-            if not more and (c & 0x10) and 5 * k < 64:
-                ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
+        code = read_count(s, n, &p, &x)
         if code == OK:
-            code = take_count(&r, <int64_t> ux)
+            code = take_count(&r, x)
     rb[0] = r.out
     if code != OK:
         # A bad character stops inside the count (it is part of what is reported).
@@ -234,49 +252,19 @@ cdef int coco_string_runs(const uint8_t *s, Py_ssize_t n, RunBuf *rb, int64_t to
 
 cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssize_t *count,
                             ErrInfo *err) noexcept nogil:
+    """The counts of a compressed string into ``out`` (room for n), ``count[0]`` of them."""
     # The error code is a local: stores to `out` could alias `err`'s fields, which would
     # then be reloaded for every count.
     cdef Py_ssize_t p = 0, m = 0, start
     cdef int64_t x
-    cdef uint64_t ux
-    cdef int c, k, code = OK
-    cdef bint more
+    cdef int code = OK
     while p < n:
         start = p
-        c = <int> s[p] - 48
-        if <unsigned int> c < 32:
-            # One character (no 0x20: nothing follows): 5 bits, 0x10 the sign.
-            x = c - ((c & 0x10) << 1)
-            p += 1
-        else:
-            ux = 0
-            k = 0
-            more = True
-            while more:
-                if p >= n:
-                    code = E_TRUNCATED  # the last count never ended
-                    break
-                c = <int> s[p] - 48
-                if c < 0 or c > 63:
-                    code = E_NOT_NUMBER
-                    break
-                if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
-                    code = E_OVERFLOW
-                    break
-                ux |= <uint64_t> (c & 0x1f) << (5 * k)
-                more = (c & 0x20) != 0
-                p += 1
-                k += 1
-                if not more and (c & 0x10) and 5 * k < 64:
-                    ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
-            x = <int64_t> ux
-        if code == OK and m > 2:
-            if x > 0 and out[m - 2] > INT64_MAX - x:  # out[m - 2] >= 0: only x > 0 overflows
-                code = E_OVERFLOW
-            else:
-                x += out[m - 2]
-        if code == OK and x < 0:
-            code = E_NEGATIVE
+        code = read_count(s, n, &p, &x)
+        if code == OK:
+            x = undo_delta(x, out[m - 2] if m > 2 else 0, m)
+            if x < 0:
+                code = delta_error(x)
         if code != OK:
             # A bad character stops inside the count (it is part of what is reported).
             err.length = (p if p < n else n) - start + 1

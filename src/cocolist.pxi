@@ -89,7 +89,7 @@ cdef class CocoList:
             raise_nomem()
         for i in range(self.n):
             h, w, data = coco_raw(objs[i], slow)
-            if h < 0 or w < 0 or (h and w > INT64_MAX // h):
+            if not is_mask_size(h, w):
                 raise ValueError(f"item {i}: not a mask size: ({h}, {w})")
             self.hw[2 * i], self.hw[2 * i + 1] = h, w
             source_set(&src, CocoCounts(data), keep)

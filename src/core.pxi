@@ -126,6 +126,11 @@ cdef int check_range(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t n) except -1:
     return 0
 
 
+cdef inline bint is_mask_size(int64_t h, int64_t w) noexcept nogil:
+    """h and w are a mask's height and width: neither negative, h * w inside int64."""
+    return h >= 0 and w >= 0 and not (h and w > INT64_MAX // h)
+
+
 cdef int check_out_view(const Py_buffer *view, int64_t h, int64_t w, bint stack) except -1:
     """``view`` is a 2-D ``(h, w)`` buffer (or with ``stack``, also ``(N, h, w)``) of 1, 2,
     4 or 8-byte items: what the writers can fill."""

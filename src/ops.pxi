@@ -161,43 +161,49 @@ cdef int union_many(const RunBuf *lists, Py_ssize_t k, int64_t total,
     """The union of k lists of sorted, disjoint runs inside ``total`` pixels, into ``out``
     (empty): through a bitmap when the mask's words are few next to the runs, else by
     joining lists two at a time, in rounds (each run is handled about log2(k) times)."""
-    cdef Py_ssize_t i, n = k, runs = 0
+    cdef Py_ssize_t i, n, runs = 0
     cdef RunBuf *level
+    cdef RunBuf *joined
+    cdef RunBuf *swap
     cdef int code = OK
     for i in range(k):
         runs += lists[i].n
-    if k == 1:
-        return union_two(lists[0].data, lists[0].n, NULL, 0, out)
-    if (total + 63) >> 6 <= 4 * runs + 1024:
+    if k > 2 and (total + 63) >> 6 <= 4 * runs + 1024:
         return union_bitmap(lists, k, total, out)
-    level = <RunBuf *> calloc(<size_t> k + 1, sizeof(RunBuf))
-    if level == NULL:
+    if k <= 2:
+        return union_two(lists[0].data, lists[0].n, lists[1].data if k == 2 else NULL,
+                         lists[1].n if k == 2 else 0, out)
+    # Round by round, list i of the next round joins lists 2i and 2i + 1 of this one.
+    level = <RunBuf *> calloc(<size_t> k, sizeof(RunBuf))
+    joined = <RunBuf *> calloc(<size_t> k, sizeof(RunBuf))
+    if level == NULL or joined == NULL:
+        free(level)
+        free(joined)
         return E_NOMEM
-    for i in range(0, k - 1, 2):  # the first round reads the given lists
-        code = union_two(lists[i].data, lists[i].n, lists[i + 1].data, lists[i + 1].n,
-                         &level[i // 2])
-        if code != OK:
-            break
-    if code == OK and k % 2:
-        code = union_two(lists[k - 1].data, lists[k - 1].n, NULL, 0, &level[k // 2])
+    for i in range((k + 1) // 2):       # (the first round reads the given lists)
+        if code == OK:
+            code = union_two(lists[2 * i].data, lists[2 * i].n,
+                             lists[2 * i + 1].data if 2 * i + 1 < k else NULL,
+                             lists[2 * i + 1].n if 2 * i + 1 < k else 0, &level[i])
     n = (k + 1) // 2
-    while code == OK and n > 1:
-        for i in range(0, n - 1, 2):
-            level[k].n = 0  # (level[k]: scratch for the round's result)
-            code = union_two(level[i].data, level[i].n, level[i + 1].data, level[i + 1].n,
-                             &level[k])
-            if code != OK:
-                break
-            level[i], level[k] = level[k], level[i]
-            level[i // 2], level[i] = level[i], level[i // 2]
-        if code == OK and n % 2:
-            level[n // 2], level[n - 1] = level[n - 1], level[n // 2]
+    while code == OK and n > 2:
+        for i in range((n + 1) // 2):
+            joined[i].n = 0
+            if code == OK:
+                code = union_two(level[2 * i].data, level[2 * i].n,
+                                 level[2 * i + 1].data if 2 * i + 1 < n else NULL,
+                                 level[2 * i + 1].n if 2 * i + 1 < n else 0, &joined[i])
+        swap = level
+        level = joined
+        joined = swap
         n = (n + 1) // 2
     if code == OK:
-        code = union_two(level[0].data, level[0].n, NULL, 0, out)
-    for i in range(k + 1):
+        code = union_two(level[0].data, level[0].n, level[1].data, level[1].n, out)
+    for i in range(k):
         runbuf_free(&level[i])
+        runbuf_free(&joined[i])
     free(level)
+    free(joined)
     return code
 
 

@@ -131,21 +131,24 @@ cdef inline int64_t ceil_fifth(int64_t a) noexcept nogil:
     return a // POLY_SCALE + (1 if a > 0 and a % POLY_SCALE else 0)
 
 
+cdef inline int push_toggle(Toggles *tg, int64_t c, int64_t v, int64_t h) noexcept nogil:
+    """The toggle where a step whose upper point is at fine row v crosses fine column
+    c = 5x + 2 (the centre line of pixel column x): at the first pixel centre of column x
+    below that point, clamped to [0, h]."""
+    cdef int64_t y = ceil_fifth(v - 2)
+    return toggles_push(tg, (c - 2) // POLY_SCALE, 0 if y < 0 else (h if y > h else y))
+
+
 cdef inline int toggle_at(Toggles *tg, int64_t u, int64_t v, int64_t pu, int64_t pv,
                           int64_t h, int64_t w) noexcept nogil:
     """The walk stepped from (pu, pv) to (u, v) on the fine grid, pu != u.  It crosses the
     centre line of pixel column x if the fine column it leaves rightward (or enters
     leftward) is 5x + 2; the toggle is at the first pixel centre of that column below the
-    walk's upper point, clamped to [0, h]."""
-    cdef int64_t c = u if u < pu else u - 1, x, y
-    if c < 2 or (c - 2) % POLY_SCALE:
+    walk's upper point (push_toggle)."""
+    cdef int64_t c = u if u < pu else u - 1
+    if c < 2 or (c - 2) % POLY_SCALE or (c - 2) // POLY_SCALE > w - 1:
         return OK
-    x = (c - 2) // POLY_SCALE
-    if x > w - 1:
-        return OK
-    y = ceil_fifth((v if v < pv else pv) - 2)
-    y = 0 if y < 0 else (h if y > h else y)
-    return toggles_push(tg, x, y)
+    return push_toggle(tg, c, v if v < pv else pv, h)
 
 
 cdef int walk_wide(Toggles *tg, int64_t xs, int64_t ys, int64_t D, double s, int64_t h,
@@ -154,7 +157,7 @@ cdef int walk_wide(Toggles *tg, int64_t xs, int64_t ys, int64_t D, double s, int
     (xs + t, ys + s t rounded), t = 0 .. D.  The step between points t and t + 1 (in either
     direction) leaves fine column xs + t, so only the t with xs + t = 5x + 2 can toggle,
     at the higher of the two points."""
-    cdef int64_t t, c, v0, v1, y, first, last
+    cdef int64_t t, c, v0, v1, first, last
     # Fine columns 5x + 2 with 0 <= x <= w - 1, among xs .. xs + D - 1.
     first = max(xs, 2)
     first += ((2 - first) % POLY_SCALE + POLY_SCALE) % POLY_SCALE
@@ -164,9 +167,7 @@ cdef int walk_wide(Toggles *tg, int64_t xs, int64_t ys, int64_t D, double s, int
         t = c - xs
         v0 = <int64_t> (ys + s * t + .5)
         v1 = <int64_t> (ys + s * (t + 1) + .5)
-        y = ceil_fifth((v0 if v0 < v1 else v1) - 2)
-        y = 0 if y < 0 else (h if y > h else y)
-        if toggles_push(tg, (c - 2) // POLY_SCALE, y) != OK:
+        if push_toggle(tg, c, v0 if v0 < v1 else v1, h) != OK:
             return E_NOMEM
         c += POLY_SCALE
     return OK
@@ -183,7 +184,7 @@ cdef int walk_tall(Toggles *tg, int64_t xs, int64_t ys, int64_t D, double s, int
     it crosses from fine column c to c + 1 exactly once for each c between its two ends;
     the toggle is at that step's upper point.  Only crossings with c = 5x + 2 count: each
     is found by estimate and checked against the exact rounding, not by walking."""
-    cdef int64_t u0 = tall_u(xs, s, 0), uD = tall_u(xs, s, D), c, last, t, y
+    cdef int64_t u0 = tall_u(xs, s, 0), uD = tall_u(xs, s, D), c, last, t
     cdef double estimate
     c = max(min(u0, uD), 2)
     c += ((2 - c) % POLY_SCALE + POLY_SCALE) % POLY_SCALE
@@ -202,9 +203,7 @@ cdef int walk_tall(Toggles *tg, int64_t xs, int64_t ys, int64_t D, double s, int
                 t -= 1
             while t < D and tall_u(xs, s, t) > c:
                 t += 1
-        y = ceil_fifth(ys + t - 1 - 2)
-        y = 0 if y < 0 else (h if y > h else y)
-        if toggles_push(tg, (c - 2) // POLY_SCALE, y) != OK:
+        if push_toggle(tg, c, ys + t - 1, h) != OK:
             return E_NOMEM
         c += POLY_SCALE
     return OK
@@ -324,7 +323,7 @@ def polygons_to_coco(list polygons, int64_t h, int64_t w):
     cdef const double[::1] xy
     cdef Py_ssize_t i, j
     cdef list out = []
-    if h < 0 or w < 0 or (h and w > INT64_MAX // h):
+    if not is_mask_size(h, w):
         raise ValueError(f"not a mask shape: ({h}, {w})")
     tg.data, tg.spare, tg.starts, tg.n, tg.cap, tg.nstarts = NULL, NULL, NULL, 0, 0, 0
     try:
@@ -359,7 +358,7 @@ def boxes_to_coco(const double[:, ::1] boxes, int64_t h, int64_t w):
     cdef list out = []
     if boxes.shape[1] != 4:
         raise ValueError("boxes must be [x, y, width, height] rows")
-    if h < 0 or w < 0 or (h and w > INT64_MAX // h):
+    if not is_mask_size(h, w):
         raise ValueError(f"not a mask shape: ({h}, {w})")
     tg.data, tg.spare, tg.starts, tg.n, tg.cap, tg.nstarts = NULL, NULL, NULL, 0, 0, 0
     try:

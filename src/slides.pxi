@@ -1,64 +1,6 @@
-# Whole-slide masks: one window of a mask decoded without the rest (window_runs cuts the
-# checked runs to it) and a mask encoded from tiles (TileRuns gathers each tile's runs in
+# Whole-slide masks: one window of a mask decoded without the rest (bands.pxi's window_runs
+# cuts the checked runs to it) and a mask encoded from tiles (TileRuns gathers each tile's runs in
 # the mask's numbering).  Neither ever holds a buffer the size of the whole mask.
-
-cdef Py_ssize_t first_ending_after(const int64_t *runs, Py_ssize_t n, int64_t x) noexcept nogil:
-    """The first of n sorted runs (start, length) that ends above x, by bisection.  Sums
-    are unsigned: runs a caller may change meanwhile give a wrong index, never undefined
-    behaviour."""
-    cdef Py_ssize_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = lo + (hi - lo) // 2
-        if <uint64_t> runs[2 * mid] + <uint64_t> runs[2 * mid + 1] > <uint64_t> x:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-cdef int window_runs(const int64_t *runs, Py_ssize_t n, int64_t shift, int64_t total,
-                     int64_t L, int64_t o0, int64_t o1, int64_t i0, int64_t i1,
-                     RunBuf *out) noexcept nogil:
-    """The parts of n sorted, disjoint runs (starts ``shift`` above their 0-based pixel; a
-    mask of ``total`` pixels in outer lines of L) inside outer lines [o0, o1) and inner
-    indices [i0, i1), numbered as the window's own mask of outer lines of i1 - i0 pixels.
-
-    Only the runs between the window's first and last pixel are read.  ``runs`` may be a
-    caller's checked array that another thread changes meanwhile: each value is read once,
-    and a run outside the mask or out of order is skipped, so ``out`` stays sorted and
-    inside the window whatever happens."""
-    cdef Py_ssize_t r
-    cdef int64_t s, e, length, o, a, b, first, last, at, n_in = i1 - i0, done = 0
-    out.n = 0
-    if o0 >= o1 or i0 >= i1:
-        return OK
-    first = o0 * L + i0
-    last = (o1 - 1) * L + i1           # one past the window's last pixel
-    r = first_ending_after(runs, n, first + shift)
-    while r < n:
-        s = runs[2 * r]
-        length = runs[2 * r + 1]
-        r += 1
-        if s < shift or length <= 0 or s - shift >= total or length > total - (s - shift):
-            continue
-        s -= shift
-        if s >= last:
-            break
-        e = min(s + length, last)
-        s = max(s, first)
-        o = s // L
-        while s < e:                   # the run's part in each outer line it meets
-            a = max(s - o * L, i0)
-            b = min(e - o * L, i1)
-            at = (o - o0) * n_in + a - i0
-            if a < b and at >= done:
-                if runbuf_push_merged(out, at, b - a) != OK:
-                    return E_NOMEM
-                done = at + b - a
-            o += 1
-            s = o * L
-    return OK
-
 
 cdef bint plain_runs(const int64_t *tokens, Py_ssize_t ntok, int64_t base,
                      int64_t total) noexcept nogil:
@@ -209,7 +151,7 @@ cdef class TileRuns:
         self.lock = PyThread_allocate_lock()
         if self.lock == NULL:
             raise_nomem()
-        if h < 0 or w < 0 or (h and w > INT64_MAX // h):
+        if not is_mask_size(h, w):
             raise ValueError(f"not a mask shape: ({h}, {w})")
         self.ordered = True
         self.h, self.w, self.order_f = h, w, order_f

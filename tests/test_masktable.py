@@ -198,6 +198,7 @@ def test_shape_per_image_from_a_callable(tmp_path):
     table = MaskTable(path, sizes.__getitem__)
     for image, m in masks.items():
         np.testing.assert_array_equal(table[image], m)
+        assert table.shape_of(image) == m.shape
 
 
 # ------------------------------------------------------------------------------ file forms

@@ -22,7 +22,6 @@ naming the item.  Polygons and boxes are rasterised bit for bit as pycocotools d
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -31,7 +30,7 @@ import numpy.typing as npt
 from .. import _codec
 from .._encode import mask_coco
 from .._errors import RLEError
-from .._options import check_shape
+from .._options import check_integer, check_shape
 from . import _counts_data, _listed, _parsed
 from . import area as _area
 from . import decode as _decode
@@ -90,13 +89,10 @@ def decode(rleObjs: Any) -> npt.NDArray[np.uint8]:  # noqa: N803 (pycocotools' n
     if isinstance(rleObjs, (list, tuple)):
         if not rleObjs:
             raise ValueError("decode needs at least one COCO RLE (an empty list has no size)")
-        h, w = _counts_data(rleObjs[0])[0]
-        stack = np.empty((len(rleObjs), w, h), np.uint8).transpose(2, 1, 0)
-        _decode(list(rleObjs), out=stack.transpose(2, 0, 1), threads=1)
-        return stack
-    h, w = _counts_data(rleObjs)[0]
-    mask = np.empty((w, h), np.uint8).T
-    _decode(rleObjs, out=mask)
+        # (N, H, W) with each mask Fortran-ordered is (H, W, N) in Fortran order, seen N first.
+        stack: npt.NDArray[np.uint8] = _decode(list(rleObjs), memory="F", threads=1)
+        return stack.transpose(1, 2, 0)
+    mask: npt.NDArray[np.uint8] = _decode(rleObjs, memory="F")
     return mask
 
 
@@ -133,12 +129,6 @@ def merge(rleObjs: Any, intersect: Any = 0) -> dict[str, Any]:  # noqa: N803
     if isinstance(rleObjs, (list, tuple)) and not rleObjs:
         return {"size": [0, 0], "counts": b""}
     return _merge(rleObjs, intersect=bool(intersect))
-
-
-def _size(value: Any, name: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    return int(value)
 
 
 def _is_box(obj: Any) -> bool:
@@ -204,7 +194,7 @@ def frPyObjects(pyobj: Any, h: Any, w: Any) -> Any:  # noqa: N802
            [0, 0, 1],
            [0, 0, 0]], dtype=uint8)
     """
-    h, w = check_shape((_size(h, "h"), _size(w, "w")))
+    h, w = check_shape((check_integer(h, "h"), check_integer(w, "w")))
     if isinstance(pyobj, np.ndarray):
         return [{"size": [h, w], "counts": c} for c in _codec.boxes_to_coco(_boxes(pyobj), h, w)]
     if isinstance(pyobj, dict):
