@@ -45,7 +45,7 @@ def _keys(images: Images) -> dict[Key, list[int]]:
     return keys
 
 
-_EMPTY = np.zeros((0, 2), np.int64)
+_EMPTY: npt.NDArray[np.int64] = np.zeros((0, 2), np.int64)
 
 
 def _key_runs(images: Images, rows: list[int], total: int, shape: tuple[int, int],
