@@ -161,12 +161,17 @@ def run_decode(args: Any) -> int:
     pool = ThreadPoolExecutor(args.workers)
     pending: list[Any] = []
     try:
-        for k, group in progress(groups, args.quiet, "image"):
-            pending.append(pool.submit(work, k, group))
-            if len(pending) >= 4 * args.workers:
+        # Signals are taken between images, not inside the pool's and futures' locks.
+        with stop.deferred():
+            for k, group in progress(groups, args.quiet, "image"):
+                stop.check()
+                pending.append(pool.submit(work, k, group))
+                if len(pending) >= 4 * args.workers:
+                    _collect(pending.pop(0), counts, bad, args)
+            while pending:
+                stop.check()
                 _collect(pending.pop(0), counts, bad, args)
-        while pending:
-            _collect(pending.pop(0), counts, bad, args)
+            pool.shutdown(wait=True)
     except BaseException as err:
         # Whatever stops the run (a signal, a full disk, a bad row): the workers stop at
         # their next image or rename, and what they leave is whole or removed.
@@ -176,7 +181,6 @@ def run_decode(args: Any) -> int:
             with contextlib.suppress(BaseException):
                 _collect(future, counts, bad, args)
         raise _stopped(err, counts, args.out) from None
-    pool.shutdown(wait=True)
     written, skipped = counts["written"], counts["skipped"]
     if not args.quiet:
         print(f"{written} written, {skipped} already there, {len(bad)} bad, in {args.out}",

@@ -96,12 +96,14 @@ class Stopped(Exception):
 
 class StopSignals:
     """While active, SIGTERM and SIGINT set :attr:`stop` (workers look at it) and raise
-    :class:`Stopped` in the main thread; SIGXFSZ is ignored, so a file-size limit is an
-    error (``File too large``) rather than a kill.  Used as a context manager."""
+    :class:`Stopped` in the main thread, except inside :meth:`deferred` blocks; SIGXFSZ is
+    ignored, so a file-size limit is an error (``File too large``) rather than a kill.  Used
+    as a context manager."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.signum = 0
+        self._deferred = 0
         self._before: dict[int, Any] = {}
         #: On leaving, ignore SIGTERM and SIGINT instead of restoring the handlers before:
         #: for a process that only exits afterwards (a late signal would kill it with its
@@ -112,8 +114,21 @@ class StopSignals:
         first = not self.stop.is_set()
         self.signum = self.signum or signum
         self.stop.set()
-        if first:
+        if first and not self._deferred:
             raise Stopped(signum)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """A block the signals do not break into: one that waits on workers or takes
+        locks, which an exception raised by a handler between two of their bytecodes
+        would leave held or half released.  A stop asked for meanwhile is raised when the
+        block ends (and by :meth:`check` calls inside it, at points the block chooses)."""
+        self._deferred += 1
+        try:
+            yield
+        finally:
+            self._deferred -= 1
+        self.check()
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
@@ -131,7 +146,7 @@ class StopSignals:
         self._before.clear()
 
     def check(self) -> None:
-        """Raise Stopped if a stop was asked for (in a worker thread)."""
+        """Raise Stopped if a stop was asked for (in a worker, or in a deferred block)."""
         if self.stop.is_set():
             raise Stopped(self.signum or signal.SIGTERM)
 

@@ -228,3 +228,20 @@ def test_sigterm_during_convert_leaves_no_output(tmp_path):
             return
         (tmp_path / "c.csv").unlink(missing_ok=True)
     pytest.fail("convert always finished before the signal")
+
+
+def test_a_signal_inside_a_deferred_block_stops_the_run_when_the_block_ends():
+    """A signal while the main thread waits on a worker must not raise inside the wait
+    (an exception between a lock's bytecodes leaves it half released): it is taken where
+    the block ends."""
+    from rlecodec._output import Stopped, StopSignals
+
+    signals = StopSignals()
+    reached = []
+    with signals, pytest.raises(Stopped) as stopped:
+        with signals.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # (the handler runs here; nothing may be raised)
+            reached.append("the end of the block")
+    assert reached == ["the end of the block"]
+    assert stopped.value.signum == signal.SIGINT and signals.stop.is_set()
