@@ -67,17 +67,18 @@ def _class_rows(keys: list[Any], items: list[Any]) -> tuple[list[Any], list[int]
 
 def _write_rows(sources: list[Any], slots: list[int], name: Callable[[int], str],
                 out: npt.NDArray[Any], shape: tuple[int, int], opts: DecodeOptions,
-                clear: bool = False) -> None:
+                clear: bool = False, fresh: bool = False) -> None:
     """Write rows into the zeroed ``out[slot]`` (only their runs), all validated first
-    (``clear``: ``out`` is zeroed then, before the first write); errors name the row with
-    ``name(row)``."""
+    (``clear``: ``out`` is zeroed then, before the first write) unless ``out`` is ``fresh``
+    (new, dropped on an error); errors name the row with ``name(row)``."""
     def explain(err: KernelError) -> RLEError:
         row = err.item or 0
         error = describe(err, sources[row], base=opts.base, shape=shape)
         return RLEError(f"{name(row)}: {error}", token=error.token, reason=error.reason)
 
-    decode_sources(sources, shape, out, opts, batch=True, threads=1,
-                   slots=np.array(slots, np.int64), zeroed=True, clear=clear, explain=explain)
+    decode_sources(sources, None, out, opts, batch=True, threads=1,
+                   slots=np.array(slots, np.int64), zeroed=True, clear=clear, fresh=fresh,
+                   explain=explain)
 
 
 def _stack_channels(keys: list[Any], items: list[Any], shape: tuple[int, int],
@@ -96,7 +97,7 @@ def stack_rows(sources: list[Any], slots: list[int], channels: int, shape: tuple
     ``name(row)`` names a bad row in its error."""
     stack = np.zeros((*shape, channels), opts.dtype) if out is None else out
     _write_rows(sources, slots, name, stack.transpose(2, 0, 1), shape, opts,
-                clear=out is not None)
+                clear=out is not None, fresh=out is None)
     return stack
 
 

@@ -45,9 +45,9 @@ from ._runs import from_runs, to_runs
 from ._score import score, shapes_for, write_per_key
 from ._sizes import ImageSizes, Shapes, SizeError
 from ._table import (
+    ImageDecoder,
     Images,
     Row,
-    decode_image,
     image_error,
     image_groups,
     next_record,
@@ -90,7 +90,7 @@ def in_shard(image: str, shard: tuple[int, int] | None) -> bool:
 
 
 def decode_options(args: Any) -> dict[str, Any]:
-    """The decoding options of the command line, as decode_image takes them."""
+    """The decoding options of the command line, as ImageDecoder takes them."""
     return dict(order=args.order, base=args.base, relative=args.relative,
                 dtype=np.dtype(args.dtype), value=args.value, last_wins=args.last_wins)
 
@@ -128,6 +128,7 @@ def run_decode(args: Any) -> int:
         args.layout = "channels" if has_classes else "union"
     classes = images.classes if has_classes else []
     options = decode_options(args)
+    decode_image = ImageDecoder(args.layout, classes, options)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise CommandError(f"--out {args.out} is a file, not a folder")
     os.makedirs(args.out, exist_ok=True)
@@ -149,8 +150,7 @@ def run_decode(args: Any) -> int:
         except SizeError as err:
             raise RowError(f"{args.csv}:{group[0].line}: {err}") from None
         try:
-            array = decode_image([r.rle for r in group], [r.cls for r in group], shape,
-                                 args.layout, classes, options)
+            array = decode_image([r.rle for r in group], [r.cls for r in group], shape)
         except RLEError as err:
             raise RowError(str(image_error(args.csv, group, err, shape, options))) from None
         save_npy(path, array, args.fsync, stop)

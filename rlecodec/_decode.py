@@ -91,7 +91,8 @@ _LAZY_ZEROS_BYTES = 32 << 20
 def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
                    opts: DecodeOptions, *, batch: bool, threads: Any = None,
                    slots: npt.NDArray[np.int64] | None = None, zeroed: bool = False,
-                   clear: bool = False, explain: Explain | None = None) -> npt.NDArray[Any]:
+                   clear: bool = False, fresh: bool = False,
+                   explain: Explain | None = None) -> npt.NDArray[Any]:
     """The one decoding path: normalised sources (see ``as_source``) into a new or given
     ``(H, W)`` array (one source, ``batch=False``) or ``(N, H, W)`` stack.
 
@@ -101,7 +102,9 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
     ``zeroed`` says ``out`` is already all zeros, so only the runs are written and items
     sharing a slot make their union; ``clear`` (a batch into a given ``out``, with
     ``zeroed``) makes it so: ``out`` is zeroed once every item is validated, before the
-    first write.  ``explain(err)`` words kernel errors instead of
+    first write.  ``fresh`` says a given ``out`` is new and seen by nobody but the caller,
+    who drops it on an error: items are then parsed and written in one pass, as into an
+    ``out`` made here.  ``explain(err)`` words kernel errors instead of
     :func:`describe_item` (COCO counts, rows named by their class).
     """
     if out is None:
@@ -115,7 +118,6 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
         h, w = int(out.shape[-2]), int(out.shape[-1])
         if shape is not None and check_shape(shape) != (h, w):
             raise ValueError(f"shape {tuple(shape)} does not match out's shape {out.shape}")
-        fresh = False
     if not batch:
         if threads is not None:
             resolve_threads(threads, 1)  # (checked, though an out= is written by one thread)
@@ -125,9 +127,12 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
     kernel = _codec.DecodeBatch(sources, out, h, w, opts.order_f, opts.base, opts.relative,
                                 opts.strict, opts.pattern, zeroed, slots)
     with errors_of(explain, sources, opts, (h, w)):
-        if fresh:  # nobody sees the array yet: parse and write item by item
+        if threads == 1:  # (the usual case of a few items: one call)
+            kernel.run(out, not fresh, clear)
+        elif fresh:  # nobody sees the array yet: parse and write item by item
             run_ranges(lambda i0, i1: kernel.process(i0, i1, True, True), len(sources),
                        threads)
+            kernel.check(True)
         else:  # everything validated before the first write to `out`
             run_ranges(lambda i0, i1: kernel.process(i0, i1, True, False), len(sources),
                        threads)
@@ -136,7 +141,7 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
                 out.fill(0)
             run_ranges(lambda i0, i1: kernel.process(i0, i1, False, True), len(sources),
                        threads)
-        kernel.check(True)
+            kernel.check(True)
     return out
 
 

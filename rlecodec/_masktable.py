@@ -1,6 +1,6 @@
 """``MaskTable``: the masks of a run-length CSV file by image id, decoded on demand (in a
 data loader, say) from an index of the file made in one pass.  Reading the file is
-_csvfile.py's and _table.py's; decoding is decode_image's."""
+_csvfile.py's and _table.py's; decoding is ImageDecoder's."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ._decode import decode_options
 from ._errors import RLEError
 from ._options import check_shape
 from ._sizes import Shapes, SizeError
-from ._table import Images, Row, decode_image, image_error, row_problem, where
+from ._table import ImageDecoder, Images, Row, image_error, row_problem, where
 
 Shape = tuple[int, int]
 
@@ -104,6 +104,7 @@ class MaskTable:
         if classes is not None and not self._keys:
             raise ValueError("classes must name at least one class")
         self._names = [str(k) for k in self._keys]  # as the file writes them
+        self._decode_image = ImageDecoder(self.layout, self._names, self._options)
         self._stamp = _stamp(self.path)
         self._lock = threading.Lock()
 
@@ -207,8 +208,7 @@ class MaskTable:
         shape = self._shapes(k, image)
         texts, classes = self._images.texts_of(k)
         try:
-            return decode_image(texts, classes, shape, self.layout, self._names,
-                                self._options, out)
+            return self._decode_image(texts, classes, shape, out)
         except RLEError as err:  # (the rows again, as Rows: only to name the bad one)
             raise image_error(self.path, self._rows(k), err, shape, self._options) from None
 
@@ -220,7 +220,7 @@ class MaskTable:
         else:
             raise SizeError(f"image {image!r} is not in {self.path}, whose size columns "
                             "are the only source of sizes")
-        return decode_image([], [], shape, self.layout, self._names, self._options, out)
+        return self._decode_image([], [], shape, out)
 
     def _open(self) -> None:
         """The file's bytes, opened again in a process this table was pickled into."""

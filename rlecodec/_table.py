@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _codec
 from ._classes import decode_classes, decode_instances, stack_rows
 from ._csvfile import RowIndex, TableError, read_bytes, read_header
-from ._decode import decode, decode_options, writable_out
+from ._decode import DecodeOptions, decode, decode_options, writable_out
 from ._errors import RLEError
 from ._inputs import as_source
 from ._sizes import find_size_columns, sizes_per_image
@@ -158,7 +159,7 @@ class Images:
         # Rows grouped by image, in file order within each image.
         self.row_order = np.argsort(self.image_of_row, kind="stable").astype(np.int32)
         self.row_start = np.searchsorted(self.image_of_row[self.row_order],
-                                         np.arange(len(self.ids) + 1))
+                                         np.arange(len(self.ids) + 1)).astype(np.int64)
 
     @property
     def classes(self) -> list[str]:
@@ -202,16 +203,12 @@ class Images:
 
     def texts_of(self, image: int) -> tuple[list[bytes], list[str | None]]:
         """The texts (as the file's bytes) and classes of image number ``image``'s rows: what
-        :func:`decode_image` takes, without a :class:`Row` each."""
+        an :class:`ImageDecoder` takes, without a :class:`Row` each."""
         assert self.data is not None, "attach the file's bytes first"
-        data, names = self.data, self.file_classes
-        info = self.row_info[self.row_order[self.row_start[image]:self.row_start[image + 1]]]
-        texts, classes = [], []
-        for start, end, escaped, cls in info.tolist():
-            text = data[start:end].tobytes()
-            texts.append(text.replace(b'""', b'"') if escaped else text)
-            classes.append(names[cls] if cls >= 0 else None)
-        return texts, classes
+        texts, numbers = _codec.csv_image_texts(self.data, self.row_info, self.row_order,
+                                                self.row_start, image)
+        names = self.file_classes
+        return texts, [names[cls] if cls >= 0 else None for cls in numbers]
 
     def attach(self, data: npt.NDArray[np.uint8]) -> None:
         """The file's bytes again, after unpickling."""
@@ -239,50 +236,71 @@ def image_groups(images: Images) -> Iterator[list[Row]]:
         yield [images.row(int(r), raw=True) for r in images.rows_of(k)]
 
 
-def decode_image(texts: Sequence[Any], row_classes: Sequence[str | None],
-                 shape: tuple[int, int], layout: str, classes: list[str],
-                 options: dict[str, Any], out: npt.NDArray[Any] | None = None
-                 ) -> npt.NDArray[Any]:
+class ImageDecoder:
     """One image's rows (their texts and classes) as an array in ``layout``: "channels"
     ``(H, W, C)`` for ``classes`` (a row of another class goes to the first), "labels"
     ``(H, W)`` class numbers 1..C, or "union" ``(H, W)``.  ``options`` are decode_classes'
-    (order, base, relative, strict, dtype, value, last_wins); RLEError names the class."""
-    opts = dict(options)
-    last_wins = opts.pop("last_wins", False)
-    if layout == "union" or not classes:
-        union = decode_instances(texts, shape, out=None if out is None or layout == "channels"
-                                 else out, **opts)
-        if layout != "channels":
-            return union
-        if out is None:
-            return union[:, :, None]
-        out[:, :, 0] = union
-        return out
-    channel: dict[str | None, int] = {cls: k for k, cls in enumerate(classes)}
-    if layout == "channels":  # (straight to the writer: no mapping of classes to build)
-        options_ = decode_options(opts.get("order", "F"), opts.get("base", 1),
-                                  opts.get("relative", False), opts.get("strict", True),
-                                  out.dtype if out is not None else opts.get("dtype", "u1"),
-                                  opts.get("value", 1))
+    (order, base, relative, strict, dtype, value, last_wins), checked once here; RLEError
+    names the class.  Shared by the command and MaskTable, called once per image."""
+
+    def __init__(self, layout: str, classes: list[str], options: dict[str, Any]) -> None:
+        self.layout, self.classes = layout, list(classes)
+        self._options = dict(options)
+        self._last_wins = self._options.pop("last_wins", False)
+        self._channel: dict[str | None, int] = {cls: k for k, cls in enumerate(self.classes)}
+        self._channels_options = self._checked(self._options.get("dtype", "u1"))
+        self._stacked = layout == "channels" and bool(self.classes)
+
+    def _checked(self, dtype: Any) -> DecodeOptions:
+        opts = self._options
+        return decode_options(opts.get("order", "F"), opts.get("base", 1),
+                              opts.get("relative", False), opts.get("strict", True), dtype,
+                              opts.get("value", 1))
+
+    def __call__(self, texts: Sequence[Any], row_classes: Sequence[str | None],
+                 shape: tuple[int, int], out: npt.NDArray[Any] | None = None
+                 ) -> npt.NDArray[Any]:
+        if self._stacked:
+            return self._channels(texts, row_classes, shape, out)
+        classes, opts = self.classes, self._options
+        if self.layout == "union" or not classes:
+            union = decode_instances(texts, shape, out=None if out is None
+                                     or self.layout == "channels" else out, **opts)
+            if self.layout != "channels":
+                return union
+            if out is None:
+                return union[:, :, None]
+            out[:, :, 0] = union
+            return out
+        by_class: dict[str, list[Any]] = {}
+        for text, cls in zip(texts, row_classes, strict=True):
+            by_class.setdefault(cls if cls is not None and cls in self._channel
+                                else classes[0], []).append(text)
+        options_ = {k: v for k, v in opts.items() if k != "value"}
+        return decode_classes(by_class, shape, classes=classes, layout="labels",
+                              last_wins=self._last_wins, out=out, **options_)
+
+    def _channels(self, texts: Sequence[Any], row_classes: Sequence[str | None],
+                  shape: tuple[int, int], out: npt.NDArray[Any] | None
+                  ) -> npt.NDArray[Any]:
+        """The channels layout, straight to the writer (no mapping of classes to build):
+        the path of every sample a data loader reads, kept short."""
+        options = self._channels_options
         if out is not None:
             out = writable_out(out, 3)
-            if out.shape != (*shape, len(classes)):
-                raise ValueError(f"out must have shape {(*shape, len(classes))}, got "
+            if out.shape != (*shape, len(self.classes)):
+                raise ValueError(f"out must have shape {(*shape, len(self.classes))}, got "
                                  f"{out.shape}")
-        return stack_rows([as_source(t) for t in texts],
-                          [channel.get(cls, 0) for cls in row_classes], len(classes), shape,
-                          options_, out, lambda row: f"class {row_classes[row]!r}")
-    by_class: dict[str, list[Any]] = {}
-    for text, cls in zip(texts, row_classes, strict=True):
-        by_class.setdefault(cls if cls is not None and cls in channel else classes[0],
-                            []).append(text)
-    opts.pop("value", None)
-    return decode_classes(by_class, shape, classes=classes, layout="labels",
-                          last_wins=last_wins, out=out, **opts)
+            if out.dtype != options.dtype:
+                options = self._checked(out.dtype)
+        channel = self._channel
+        return stack_rows([t if type(t) is bytes else as_source(t) for t in texts],
+                          [channel.get(cls, 0) for cls in row_classes], len(self.classes),
+                          shape, options, out, lambda row: f"class {row_classes[row]!r}")
 
 
 def row_problem(row: Row, shape: tuple[int, int], options: dict[str, Any]) -> RLEError | None:
-    """What is wrong with one row on its own (``options`` as for :func:`decode_image`)."""
+    """What is wrong with one row on its own (``options`` as for :class:`ImageDecoder`)."""
     try:
         decode(row.rle, shape, order=options.get("order", "F"), base=options.get("base", 1),
                relative=options.get("relative", False), strict=options.get("strict", True),
@@ -300,7 +318,7 @@ def where(path: str, row: Row) -> str:
 
 def image_error(path: str, rows: Sequence[Row], err: RLEError, shape: tuple[int, int],
                 options: dict[str, Any]) -> RLEError:
-    """``err`` (from :func:`decode_image`) as the error of the first row that fails on its
+    """``err`` (from an :class:`ImageDecoder`) as the error of the first row that fails on its
     own, naming the file, line, image and class; or of the image (classes that overlap)."""
     for row in rows:
         problem = row_problem(row, shape, options)

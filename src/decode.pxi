@@ -150,3 +150,17 @@ cdef class DecodeBatch:
         for i in range(self.n):
             if self.errors[i].code != OK:
                 raise_error(&self.errors[i], i if batch else None)
+
+    def run(self, object out, bint validate_first, bint clear):
+        """Every item on this thread in one call (``out`` is the array given at creation):
+        parsed and written item by item, or, with ``validate_first``, all validated, then
+        ``out`` zeroed (``clear``) and written; raise for the first failed item."""
+        if not validate_first:
+            self.process(0, self.n, True, True)
+        else:
+            self.process(0, self.n, True, False)
+            self.check(True)
+            if clear:
+                out.fill(0)
+            self.process(0, self.n, False, True)
+        self.check(True)

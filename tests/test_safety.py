@@ -246,3 +246,24 @@ def test_private_run_formatters_check_their_base():
         _codec.coco_from_runs(np.array([[3, 1], [1, 1]], np.int64), 16, True)
     with pytest.raises(_codec.KernelError):
         _codec.coco_from_runs(np.array([[15, 2]], np.int64), 16, False)
+
+
+def test_the_table_row_reader_checks_every_offset():
+    data = np.frombuffer(b'a,1,1 2\nb,2,"3 ""1"""\n', np.uint8)
+    info = np.array([[4, 7, 0, 0], [13, 20, 1, 1]], np.int64)
+    order = np.array([1, 0], np.int32)
+    start = np.array([0, 1, 2], np.int64)
+    # (a known answer: row 1 belongs to image 0, its "" escapes undone)
+    assert _codec.csv_image_texts(data, info, order, start, 0) == ([b'3 "1"'], [1])
+    assert _codec.csv_image_texts(data, info, order, start, 1) == ([b"1 2"], [0])
+    bad_calls = [
+        (info, order, start, 2), (info, order, start, -1),
+        (np.array([[4, 7, 0, 0], [13, 99, 1, 1]], np.int64), order, start, 0),  # past the end
+        (np.array([[8, 7, 0, 0], [13, 20, 1, 1]], np.int64), order, start, 1),  # end < start
+        (info, np.array([5, 0], np.int32), start, 0),                          # no such row
+        (info, order, np.array([0, 3, 3], np.int64), 0),                       # past the rows
+        (info[:, :3].copy(), order, start, 0),
+    ]
+    for row_info, row_order, row_start, image in bad_calls:
+        with pytest.raises(ValueError):
+            _codec.csv_image_texts(data, row_info, row_order, row_start, image)
