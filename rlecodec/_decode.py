@@ -121,7 +121,7 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
     if not batch:
         if threads is not None:
             resolve_threads(threads, 1)  # (checked, though an out= is written by one thread)
-        return _decode_one(sources, out, h, w, opts, zeroed, explain)
+        return _decode_one(sources, out, h, w, opts, zeroed, explain, fresh)
     if slots is None and out.shape[0] != len(sources):
         raise ValueError(f"out holds {out.shape[0]} masks but {len(sources)} were given")
     kernel = _codec.DecodeBatch(sources, out, h, w, opts.order_f, opts.base, opts.relative,
@@ -181,12 +181,13 @@ def _decode_new(sources: list[Any], h: int, w: int, opts: DecodeOptions, threads
 
 
 def _decode_one(sources: list[Any], target: npt.NDArray[Any], h: int, w: int,
-                opts: DecodeOptions, zeroed: bool, explain: Explain | None) -> npt.NDArray[Any]:
+                opts: DecodeOptions, zeroed: bool, explain: Explain | None,
+                fresh: bool = False) -> npt.NDArray[Any]:
     """Parse the one source of ``sources`` completely, then write it into ``target``, in
-    one kernel call."""
+    one kernel call (a ``fresh`` target may be written while it is parsed)."""
     with errors_of(explain, sources, opts, (h, w)):
         _codec.decode_one(sources[0], target, h, w, opts.order_f, opts.base, opts.relative,
-                          opts.strict, opts.pattern, zeroed)
+                          opts.strict, opts.pattern, zeroed, fresh)
     return target
 
 

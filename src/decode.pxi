@@ -39,16 +39,52 @@ cdef int target_write(const Target *t, Py_ssize_t slot, RunBuf *rb, ErrInfo *err
     return code
 
 
+cdef extern from "rle_coco_line.h" nogil:
+    int rle_coco_line(const uint8_t *s, Py_ssize_t n, uint8_t *dst, int64_t total,
+                      uint8_t value)
+
+
+cdef bint coco_straight(const Source *src, const Target *t) noexcept nogil:
+    """Whether a source goes straight into pixels without runs between (rle_coco_line): a
+    compressed COCO string, into a mask whose memory order is COCO's pixel order, a byte
+    per pixel.  (Its zeros are written too: not for a slot that gathers several items.)"""
+    return (src.kind == SRC_COCO_TEXT and t.order_f and t.itemsize == 1 and t.s0 == 1
+            and t.s1 == t.h and t.total > 0)
+
+
+cdef int coco_line_write(const Source *src, const Target *t, Py_ssize_t slot,
+                         bint write) noexcept nogil:
+    """rle_coco_line for source ``src`` into mask ``slot`` of ``t`` (only checked unless
+    ``write``): OK, or not (the exact reader then says why)."""
+    cdef uint8_t *dst = <uint8_t *> (t.buf + slot * t.s_item) if write else NULL
+    return OK if rle_coco_line(src.text, src.n, dst, t.total, <uint8_t> t.pattern) == 0 \
+        else E_SIZE
+
+
 def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64_t base,
-               bint relative, bint strict, uint64_t pattern, bint zeroed):
+               bint relative, bint strict, uint64_t pattern, bint zeroed, bint fresh=False):
     """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
-    source is malformed: parsing ends before writing starts), with the GIL released."""
+    source is malformed: parsing ends before writing starts, unless ``out`` is ``fresh``,
+    new and dropped by the caller on an error), with the GIL released."""
     cdef RunBuf rb = runbuf_empty()
     cdef ErrInfo err
     cdef Target t
-    cdef int code
+    cdef Source src
+    cdef list keep = []
+    cdef int code = E_SIZE
     cdef _Buffer buf = _Buffer(out, True)
     check_out_view(&buf.view, h, w, False)
+    check_base_arg(base)
+    target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
+    source_set(&src, rle, keep)
+    if coco_straight(&src, &t):
+        with nogil:
+            if not fresh:
+                code = coco_line_write(&src, &t, 0, False)
+            if fresh or code == OK:
+                code = coco_line_write(&src, &t, 0, True)
+        if code == OK:
+            return
     try:
         parse_into(rle, &rb, base, h * w, relative, strict, False)
         target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
@@ -70,7 +106,8 @@ cdef class DecodeBatch:
     cdef Source *sources
     cdef RunBuf *runs
     cdef ErrInfo *errors
-    cdef uint8_t *parsed    # item i's runs are parsed, checked and not yet written
+    cdef uint8_t *parsed    # item i is checked and not yet written: its runs parsed (1), or
+                            # a COCO string to go straight into pixels (2)
     cdef Py_ssize_t n
     cdef list keep
     cdef _Buffer out
@@ -133,12 +170,23 @@ cdef class DecodeBatch:
         with nogil:
             for i in range(i0, i1):
                 if parse and not self.parsed[i] and self.errors[i].code == OK:
+                    if not self.has_slots and coco_straight(&self.sources[i], &self.target):
+                        if write and coco_line_write(&self.sources[i], &self.target, i,
+                                                     True) == OK:
+                            continue  # (into a fresh output: checked as it is written)
+                        if not write and coco_line_write(&self.sources[i], &self.target, i,
+                                                         False) == OK:
+                            self.parsed[i] = 2
+                            continue
                     if parse_source(&self.sources[i], &self.runs[i], self.target.base,
                                     self.target.total, self.target.relative,
                                     self.target.strict, False, NULL, &self.errors[i]) != OK:
                         break
                     self.parsed[i] = 1
-                if write and self.parsed[i]:
+                if write and self.parsed[i] == 2:
+                    self.parsed[i] = 0
+                    coco_line_write(&self.sources[i], &self.target, i, True)  # (checked)
+                elif write and self.parsed[i]:
                     self.parsed[i] = 0
                     if target_write(&self.target, self.slots[i] if self.has_slots else i,
                                     &self.runs[i], &self.errors[i]) != OK:
@@ -164,3 +212,18 @@ cdef class DecodeBatch:
                 out.fill(0)
             self.process(0, self.n, False, True)
         self.check(True)
+
+
+def coco_line(const uint8_t[::1] text, int64_t total, uint8_t value):
+    """The pixels of compressed string ``text`` as ``total`` bytes in COCO's order, as the
+    straight path writes them (rle_coco_line), or None where that path refuses the string
+    (and the exact reader takes over): for tests of that path on its own."""
+    if total < 0:
+        raise ValueError("bad arguments")
+    out = bytearray(total)
+    cdef uint8_t *dst = <uint8_t *> (<char *> out) if total else NULL
+    cdef int code
+    with nogil:
+        code = rle_coco_line(&text[0] if text.shape[0] else NULL, text.shape[0], dst, total,
+                             value)
+    return bytes(out) if code == 0 else None

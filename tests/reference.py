@@ -152,3 +152,18 @@ def ref_decode_lenient(text: str, shape, order: str = "F", base: int = 1,
         flat[start:start + n] = 1
         prev_end = start + n
     return flat.reshape((h, w), order=order)
+
+
+def reference_coco_string(counts):
+    """pycocotools' rleToString, written from its definition in plain Python."""
+    out = bytearray()
+    for i, x in enumerate(counts):
+        if i > 2:
+            x -= counts[i - 2]
+        more = True
+        while more:
+            c = x & 0x1F
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            out.append(48 + (c | 0x20 if more else c))
+    return out

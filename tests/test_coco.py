@@ -2,7 +2,13 @@
 
 import numpy as np
 import pytest
-from reference import random_mask, ref_decode, ref_encode, tokens_of_steps
+from reference import (
+    random_mask,
+    ref_decode,
+    ref_encode,
+    reference_coco_string,
+    tokens_of_steps,
+)
 
 import rlecodec
 from rlecodec import _codec, coco
@@ -234,21 +240,6 @@ def test_runs_are_compressed_like_their_counts_at_every_length_and_sign_boundary
     counts = np.stack([gaps, lengths], axis=1).ravel().tolist() + [5]
     total = int(starts[-1] + lengths[-1]) + 5
     assert _codec.coco_from_runs(runs, total, True) == bytes(reference_coco_string(counts))
-
-
-def reference_coco_string(counts):
-    """pycocotools' rleToString, written from its definition in plain Python."""
-    out = bytearray()
-    for i, x in enumerate(counts):
-        if i > 2:
-            x -= counts[i - 2]
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5
-            more = x != -1 if c & 0x10 else x != 0
-            out.append(48 + (c | 0x20 if more else c))
-    return out
 
 
 @pytest.mark.parametrize("base,relative", [(1, False), (0, False), (0, True), (1, True)])

@@ -3,9 +3,10 @@ space, scattered writes) agree with the plain reference at every block boundary.
 
 import numpy as np
 import pytest
-from reference import ref_decode, ref_encode
+from reference import ref_decode, ref_encode, reference_coco_string
 
 import rlecodec
+from rlecodec import _codec
 
 EDGES = [1, 2, 63, 64, 65, 127, 128, 129, 200]
 
@@ -310,3 +311,101 @@ def test_coco_decode_into_fortran_memory():
         np.testing.assert_array_equal(win, masks[1][1:, :-1])
     with pytest.raises(ValueError, match="memory must be"):
         coco.decode(objs[0], memory="K")
+
+
+def _random_counts(rng, total):
+    """COCO counts adding up to ``total``: mostly short (one character after the delta),
+    with zeros, long ones and jumps that take two or more characters."""
+    counts, left = [], total
+    noisy = rng.random() < 0.5
+    while left > 0:
+        pick = rng.random()
+        if noisy and pick < 0.9:
+            c = int(rng.integers(0, 9))
+        elif pick < 0.6:
+            c = int(rng.integers(0, 20))
+        else:
+            c = int(rng.choice([16, 17, 31, 32, 33, 511, 512, 513, 5000]))
+        c = min(c, left)
+        counts.append(c)
+        left -= c
+    return counts
+
+
+def _laid_out(counts, h, w):
+    """The definition: counts laid out column-major, background first, alternating."""
+    return np.repeat(np.arange(len(counts)) % 2, counts).astype(np.uint8).reshape(
+        (h, w), order="F")
+
+
+def test_coco_strings_straight_into_pixels_match_their_definition():
+    """A compressed string into memory in COCO's pixel order (a new F array, a given one,
+    batches, threads) is written without runs between: every path against the counts
+    laid out, for one-byte dtypes and values, widths that are not multiples of 8 or 16."""
+    from rlecodec import coco
+    rng = np.random.default_rng(23)
+    for trial in range(300):
+        h, w = (int(v) for v in rng.integers(1, 70, 2))
+        counts = [_random_counts(rng, h * w) for _ in range(3)]
+        objs = [{"size": [h, w], "counts": bytes(reference_coco_string(c))} for c in counts]
+        if trial % 3 == 0:
+            objs[0]["counts"] = objs[0]["counts"].decode()  # (str counts too)
+        want = np.stack([_laid_out(c, h, w) for c in counts])
+        for text, mask in zip(objs, want, strict=True):  # (the path on its own takes them)
+            raw = text["counts"] if isinstance(text["counts"], bytes) else text["counts"].encode()
+            assert _codec.coco_line(raw, h * w, 3) == (mask.T * 3).tobytes()
+        dtype, value = [(np.uint8, 1), (bool, True), (np.int8, -1), (np.uint8, 255)][trial % 4]
+        expect = want.astype(dtype) * np.array(value, dtype)
+        got = coco.decode(objs[0], memory="F", dtype=dtype, value=value)
+        assert got.flags.f_contiguous
+        np.testing.assert_array_equal(got, expect[0])
+        out = np.full((w, h), 7, dtype).T
+        assert coco.decode(objs[1], out=out, value=value) is out
+        np.testing.assert_array_equal(out, expect[1])
+        for threads in (1, 2):
+            many = coco.decode(objs, memory="F", dtype=dtype, value=value, threads=threads)
+            np.testing.assert_array_equal(many, expect)
+        stack = np.full((3, w, h), 7, dtype).transpose(0, 2, 1)
+        coco.decode(objs, out=stack, value=value)
+        np.testing.assert_array_equal(stack, expect)
+
+
+def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
+    """Corrupted strings: decoding straight into F memory gives the very error of the
+    exact reader (into C memory), and a given array is left untouched."""
+    from rlecodec import coco
+    rng = np.random.default_rng(29)
+    alphabet = bytes(range(48, 123)) + b"/ \x00\xff"  # every count character and some not
+    outcomes = {"error": 0, "mask": 0}
+    for _ in range(2000):
+        h, w = (int(v) for v in rng.integers(1, 30, 2))
+        text = bytearray(reference_coco_string(_random_counts(rng, h * w)))
+        for _ in range(int(rng.integers(1, 3))):
+            where = int(rng.integers(0, len(text) + 1))
+            kind = rng.random()
+            if kind < 0.5 and where < len(text):
+                text[where] = alphabet[int(rng.integers(0, len(alphabet)))]
+            elif kind < 0.75:
+                del text[where:]
+            else:
+                text[where:where] = bytes([alphabet[int(rng.integers(0, 40))]])
+        obj = {"size": [h, w], "counts": bytes(text)}
+        try:
+            want = coco.decode(obj)
+        except rlecodec.RLEError as err:
+            outcomes["error"] += 1
+            assert _codec.coco_line(bytes(text), h * w, 1) is None
+            for item in (obj, [obj, obj]):
+                with pytest.raises(rlecodec.RLEError) as got:
+                    coco.decode(item, memory="F")
+                assert (str(got.value).removeprefix("item 0: "), got.value.token,
+                        got.value.reason) == (str(err), err.token, err.reason)
+            out = np.full((w, h), 7, np.uint8).T
+            with pytest.raises(rlecodec.RLEError):
+                coco.decode(obj, out=out)
+            assert (out == 7).all()
+        else:
+            outcomes["mask"] += 1
+            np.testing.assert_array_equal(coco.decode(obj, memory="F"), want)
+            assert _codec.coco_line(bytes(text), h * w, 1) == want.T.tobytes()
+    assert min(outcomes.values()) > 100, outcomes  # (both kinds were tried)

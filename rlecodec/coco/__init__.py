@@ -183,13 +183,14 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
         resolve_threads(threads, 1)  # (checked, though windows take one thread)
         result = decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
         return np.asfortranarray(result) if memory == "F" and out is None else result
-    if out is None and memory == "F":
+    fresh = out is None and memory == "F"
+    if fresh:
         h, w = shape
         out = (np.empty((len(items), w, h), opts.dtype).transpose(0, 2, 1) if batch
                else np.empty((w, h), opts.dtype).T)
     return decode_sources(sources, shape, out, opts, batch=batch,
                           threads=resolve_threads(threads, len(items)) if batch else 1,
-                          explain=explain)
+                          fresh=fresh, explain=explain)
 
 
 def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
