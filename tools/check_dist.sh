@@ -71,8 +71,14 @@ echo "== the wheel in a fresh venv: the whole suite"
 "$work/venv/bin/pip" install --quiet "${wheel[0]}[test]" 2>&1 | quiet
 suites=("$repo/tests")
 [ -d "$repo/../shared/acceptance" ] && suites+=("$(cd "$repo/../shared/acceptance" && pwd)")
-(cd "$work" && "$work/venv/bin/python" -m pytest -q -p no:cacheprovider --rootdir "$repo" \
-    "${suites[@]}" | tail -1)
+# The same settings as the first run (CI's hypothesis profile); a failure shows its summary.
+if ! (cd "$work" && CI="${CI:-true}" "$work/venv/bin/python" -m pytest -q -p no:cacheprovider \
+        -rfE --rootdir "$repo" "${suites[@]}" > "$work/suite.log" 2>&1); then
+    grep -E "^(FAILED|ERROR) " "$work/suite.log" || tail -40 "$work/suite.log"
+    tail -1 "$work/suite.log"
+    exit 1
+fi
+tail -1 "$work/suite.log"
 
 echo "== cibuildwheel's build list"
 "$tools/python" - "$tools/cibuildwheel" "$repo" <<'PY'
