@@ -88,6 +88,12 @@ def writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
 _LAZY_ZEROS_BYTES = 32 << 20
 
 
+def lazy_zeros(nbytes: int) -> bool:
+    """Whether a new output of ``nbytes`` is made as np.zeros (pages the OS zeroes when
+    first touched, so only runs need writing) rather than np.empty written in full."""
+    return nbytes >= _LAZY_ZEROS_BYTES
+
+
 def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
                    opts: DecodeOptions, *, batch: bool, threads: Any = None,
                    slots: npt.NDArray[np.int64] | None = None, zeroed: bool = False,
@@ -111,7 +117,7 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
         h, w = check_shape(shape)
         if not batch:
             return _decode_new(sources, h, w, opts, threads, explain)
-        zeroed = opts.dtype.itemsize * len(sources) * h * w >= _LAZY_ZEROS_BYTES
+        zeroed = lazy_zeros(opts.dtype.itemsize * len(sources) * h * w)
         out = (np.zeros if zeroed else np.empty)((len(sources), h, w), opts.dtype)
         fresh = True
     else:
@@ -158,7 +164,7 @@ def _decode_new(sources: list[Any], h: int, w: int, opts: DecodeOptions, threads
     """The one source of ``sources`` into a new ``(H, W)`` array: the usual call, with as
     little as possible between it and the kernel (a small decode costs little more than
     these lines)."""
-    if opts.dtype.itemsize * h * w < _LAZY_ZEROS_BYTES:
+    if not lazy_zeros(opts.dtype.itemsize * h * w):
         if threads is not None:
             resolve_threads(threads, 1)  # (checked, though a small output takes one thread)
         target = np.empty((h, w), opts.dtype)

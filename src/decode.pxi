@@ -41,24 +41,55 @@ cdef int target_write(const Target *t, Py_ssize_t slot, RunBuf *rb, ErrInfo *err
 
 cdef extern from "rle_coco_line.h" nogil:
     int rle_coco_line(const uint8_t *s, Py_ssize_t n, uint8_t *dst, int64_t total,
-                      uint8_t value)
+                      uint8_t value, int zeroed)
 
 
-cdef bint coco_straight(const Source *src, const Target *t) noexcept nogil:
-    """Whether a source goes straight into pixels without runs between (rle_coco_line): a
-    compressed COCO string, into a mask whose memory order is COCO's pixel order, a byte
-    per pixel.  (Its zeros are written too: not for a slot that gathers several items.)"""
-    return (src.kind == SRC_COCO_TEXT and t.order_f and t.itemsize == 1 and t.s0 == 1
-            and t.s1 == t.h and t.total > 0)
+cdef enum:
+    LINE_NONE = 0       # through runs (parse.pxi / coco.pxi, then write.pxi)
+    LINE_DIRECT = 1     # a compressed COCO string straight into the mask's memory
+    LINE_TRANSPOSED = 2  # ... into a line of scratch memory, then transposed into the mask
+    LINE_SCRATCH_MAX = 32 << 20
 
 
-cdef int coco_line_write(const Source *src, const Target *t, Py_ssize_t slot,
+cdef int coco_line_kind(const Source *src, const Target *t) noexcept nogil:
+    """Whether a source goes straight into pixels without runs between (rle_coco_line), and
+    how: LINE_DIRECT for a compressed COCO string into a mask whose memory order is COCO's
+    pixel order, a byte per pixel; LINE_TRANSPOSED for such a string of short runs (a
+    character for every 16 pixels or more: noise) into a row-major byte mask of at most
+    32 MiB, which the runs' writer would otherwise cut into rows run by run.  (Zeros are
+    written too: never for a slot that gathers several items.)"""
+    if src.kind != SRC_COCO_TEXT or t.itemsize != 1 or t.total <= 0:
+        return LINE_NONE
+    if t.order_f and t.s0 == 1 and t.s1 == t.h:
+        return LINE_DIRECT
+    if (t.order_f and t.s1 == 1 and t.s0 >= t.w and t.total <= LINE_SCRATCH_MAX
+            and 16 * <int64_t> src.n >= t.total):
+        return LINE_TRANSPOSED
+    return LINE_NONE
+
+
+cdef int coco_line_write(const Source *src, const Target *t, Py_ssize_t slot, int kind,
                          bint write) noexcept nogil:
-    """rle_coco_line for source ``src`` into mask ``slot`` of ``t`` (only checked unless
-    ``write``): OK, or not (the exact reader then says why)."""
-    cdef uint8_t *dst = <uint8_t *> (t.buf + slot * t.s_item) if write else NULL
-    return OK if rle_coco_line(src.text, src.n, dst, t.total, <uint8_t> t.pattern) == 0 \
-        else E_SIZE
+    """rle_coco_line for source ``src`` into mask ``slot`` of ``t`` the ``kind`` way (only
+    checked unless ``write``): OK; E_SIZE if the string is not one the line reader takes
+    (the exact reader then says why); E_NOMEM without scratch memory.  A LINE_TRANSPOSED
+    write leaves the mask untouched unless it is OK."""
+    cdef uint8_t *dst = <uint8_t *> (t.buf + slot * t.s_item)
+    cdef uint8_t *line
+    cdef int code
+    if not write:
+        dst = NULL
+    elif kind == LINE_TRANSPOSED:
+        line = <uint8_t *> malloc(<size_t> t.total)
+        if line == NULL:
+            return E_NOMEM
+        code = rle_coco_line(src.text, src.n, line, t.total, <uint8_t> t.pattern, False)
+        if code == 0:
+            rle_transpose_bytes(line, t.h, dst, t.s0, t.h, t.w)
+        free(line)
+        return OK if code == 0 else E_SIZE
+    return OK if rle_coco_line(src.text, src.n, dst, t.total, <uint8_t> t.pattern,
+                               t.zeroed) == 0 else E_SIZE
 
 
 def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64_t base,
@@ -71,18 +102,19 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
     cdef Target t
     cdef Source src
     cdef list keep = []
-    cdef int code = E_SIZE
+    cdef int code = E_SIZE, kind
     cdef _Buffer buf = _Buffer(out, True)
     check_out_view(&buf.view, h, w, False)
     check_base_arg(base)
     target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
     source_set(&src, rle, keep)
-    if coco_straight(&src, &t):
+    kind = coco_line_kind(&src, &t)
+    if kind != LINE_NONE:
         with nogil:
-            if not fresh:
-                code = coco_line_write(&src, &t, 0, False)
-            if fresh or code == OK:
-                code = coco_line_write(&src, &t, 0, True)
+            if kind == LINE_DIRECT and not fresh:
+                code = coco_line_write(&src, &t, 0, kind, False)
+            if fresh or kind == LINE_TRANSPOSED or code == OK:
+                code = coco_line_write(&src, &t, 0, kind, True)
         if code == OK:
             return
     try:
@@ -166,16 +198,19 @@ cdef class DecodeBatch:
         """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure.
         Only items parsed without error are written, each once."""
         cdef Py_ssize_t i
+        cdef int kind
         check_range(i0, i1, self.n)
         with nogil:
             for i in range(i0, i1):
+                kind = LINE_NONE if self.has_slots else coco_line_kind(&self.sources[i],
+                                                                       &self.target)
                 if parse and not self.parsed[i] and self.errors[i].code == OK:
-                    if not self.has_slots and coco_straight(&self.sources[i], &self.target):
+                    if kind != LINE_NONE:
                         if write and coco_line_write(&self.sources[i], &self.target, i,
-                                                     True) == OK:
+                                                     kind, True) == OK:
                             continue  # (into a fresh output: checked as it is written)
                         if not write and coco_line_write(&self.sources[i], &self.target, i,
-                                                         False) == OK:
+                                                         kind, False) == OK:
                             self.parsed[i] = 2
                             continue
                     if parse_source(&self.sources[i], &self.runs[i], self.target.base,
@@ -185,7 +220,10 @@ cdef class DecodeBatch:
                     self.parsed[i] = 1
                 if write and self.parsed[i] == 2:
                     self.parsed[i] = 0
-                    coco_line_write(&self.sources[i], &self.target, i, True)  # (checked)
+                    self.errors[i].code = coco_line_write(&self.sources[i], &self.target, i,
+                                                          kind, True)  # (OK, or E_NOMEM)
+                    if self.errors[i].code != OK:
+                        break
                 elif write and self.parsed[i]:
                     self.parsed[i] = 0
                     if target_write(&self.target, self.slots[i] if self.has_slots else i,
@@ -214,10 +252,11 @@ cdef class DecodeBatch:
         self.check(True)
 
 
-def coco_line(const uint8_t[::1] text, int64_t total, uint8_t value):
+def coco_line(const uint8_t[::1] text, int64_t total, uint8_t value, bint zeroed):
     """The pixels of compressed string ``text`` as ``total`` bytes in COCO's order, as the
-    straight path writes them (rle_coco_line), or None where that path refuses the string
-    (and the exact reader takes over): for tests of that path on its own."""
+    straight path writes them (rle_coco_line; ``zeroed``: told the line is zeros, as it
+    is), or None where that path refuses the string (and the exact reader takes over): for
+    tests of that path on its own."""
     if total < 0:
         raise ValueError("bad arguments")
     out = bytearray(total)
@@ -225,5 +264,5 @@ def coco_line(const uint8_t[::1] text, int64_t total, uint8_t value):
     cdef int code
     with nogil:
         code = rle_coco_line(&text[0] if text.shape[0] else NULL, text.shape[0], dst, total,
-                             value)
+                             value, zeroed)
     return bytes(out) if code == 0 else None

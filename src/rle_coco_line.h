@@ -16,12 +16,13 @@
 /* c pixels of value v (a word of 8 copies) at dst + pos, in a line of total bytes.  Up to
    16 pixels are one 16-byte store that may run past them into the next count's pixels,
    which the next store overwrites (counts are written in order; a store that would pass
-   total is exact instead). */
+   total is exact instead).  Into a line known to be zeros (zeroed), a longer run of zeros
+   is only its first 16 bytes, which undo the last store's overrun: the rest of the line's
+   pages stay untouched (a new array's, never faulted in). */
 RLE_ALWAYS_INLINE void rle_coco_put_pixels(uint8_t *dst, int64_t pos, int64_t c, uint64_t v,
-                                           int64_t total) {
-    if (c <= 16 && pos + 16 <= total) {
-        memcpy(dst + pos, &v, 8);
-        memcpy(dst + pos + 8, &v, 8);
+                                           int64_t total, int zeroed) {
+    if ((c <= 16 || (zeroed && v == 0)) && pos + 16 <= total) {
+        rle_put16(dst + pos, v);
     } else {
         rle_fill_bytes(dst + pos, (uint8_t)v, c);
     }
@@ -38,12 +39,13 @@ RLE_INLINE int64_t rle_coco_undo(int64_t x, int64_t back2, int64_t m) {
 }
 
 /* The pixels of compressed string s (n characters) written as the line dst of total bytes
-   (value on the odd counts, 0 on the even ones), or, with dst NULL, only checked.
+   (value on the odd counts, 0 on the even ones; dst is all zeros already if zeroed), or,
+   with dst NULL, only checked.
    Returns 0 if s is a valid string of counts adding up to total, else 1 (dst then holds
    anything).  Where 8 characters are 8 one-character counts (noise: nearly all), they go
    through unrolled, without a branch on the characters. */
 static int rle_coco_line(const uint8_t *s, ptrdiff_t n, uint8_t *dst, int64_t total,
-                         uint8_t value) {
+                         uint8_t value, int zeroed) {
     const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
     uint64_t w, t, ux, v[2];
     int64_t pos = 0, back2 = 0, back1 = 0, m = 0, x, c;
@@ -67,7 +69,7 @@ static int rle_coco_line(const uint8_t *s, ptrdiff_t n, uint8_t *dst, int64_t to
                 if (c < 0 || c > left)                                        \
                     return 1;                                                 \
                 if (dst)                                                      \
-                    rle_coco_put_pixels(dst, pos, c, (V), total);             \
+                    rle_coco_put_pixels(dst, pos, c, (V), total, zeroed);             \
                 pos += c;                                                     \
                 left -= c;                                                    \
                 back2 = back1;                                                \
@@ -99,7 +101,7 @@ static int rle_coco_line(const uint8_t *s, ptrdiff_t n, uint8_t *dst, int64_t to
         if (c < 0 || c > total - pos)
             return 1;
         if (dst)
-            rle_coco_put_pixels(dst, pos, c, v[m & 1], total);
+            rle_coco_put_pixels(dst, pos, c, v[m & 1], total, zeroed);
         pos += c;
         back2 = back1;
         back1 = c;

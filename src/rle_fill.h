@@ -54,35 +54,50 @@ RLE_INLINE void rle_fill_bytes(uint8_t *dst, uint8_t value, ptrdiff_t n) {
     }
 }
 
-/* The pixels of sorted, disjoint runs (start, length pairs) and the gaps between them as
-   one straight line of `total` bytes: `value` on the runs, 0 elsewhere, every byte
-   written.  A gap or run of up to 16 bytes is one 16-byte store that may run past its end
-   into the next piece, which the next store then overwrites (the pieces are written in
-   order; stores that would pass `total` are exact instead): short runs cost two stores
-   and no branch on their length. */
-RLE_INLINE void rle_write_line(uint8_t *dst, const int64_t *runs, ptrdiff_t n, int64_t total,
-                               uint8_t value) {
+/* 16 bytes of the word w (8 copies of a byte) at dst: one store where SSE2 has it. */
+RLE_ALWAYS_INLINE void rle_put16(uint8_t *dst, uint64_t w) {
+#ifdef RLE_HAVE_SSE2
+    _mm_storeu_si128((__m128i *)dst, _mm_set1_epi64x((long long)w));
+#else
+    memcpy(dst, &w, 8);
+    memcpy(dst + 8, &w, 8);
+#endif
+}
+
+/* The pixels origin .. origin + total - 1 of sorted, disjoint runs (start, length pairs;
+   the first may begin before that span, the last may end after it) and the gaps between
+   them as one straight line of `total` bytes: `value` on the runs, 0 elsewhere, every byte
+   written.  Returns how many runs it took: those that begin before the span's end.
+   A gap or run of up to 16 bytes is one 16-byte store that may run past its end into the
+   next piece, which the next store then overwrites (the pieces are written in order;
+   stores that would pass `total` are exact instead): short runs cost two stores and no
+   branch on their length. */
+RLE_INLINE ptrdiff_t rle_write_line(uint8_t *dst, const int64_t *runs, ptrdiff_t n,
+                                    int64_t total, uint8_t value, int64_t origin) {
     uint64_t w = 0x0101010101010101ULL * value, z = 0;
     int64_t done = 0, s, e;
     ptrdiff_t r;
     for (r = 0; r < n; r++) {
-        s = runs[2 * r];
+        s = runs[2 * r] - origin;
+        if (s >= total)
+            break;
         e = s + runs[2 * r + 1];
+        s = s > 0 ? s : 0;
+        e = e < total ? e : total;
         if (s - done <= 16 && done + 16 <= total) {
-            memcpy(dst + done, &z, 8);
-            memcpy(dst + done + 8, &z, 8);
+            rle_put16(dst + done, z);
         } else {
             rle_fill_bytes(dst + done, 0, s - done);
         }
         if (e - s <= 16 && s + 16 <= total) {
-            memcpy(dst + s, &w, 8);
-            memcpy(dst + s + 8, &w, 8);
+            rle_put16(dst + s, w);
         } else {
             rle_fill_bytes(dst + s, value, e - s);
         }
         done = e;
     }
     rle_fill_bytes(dst + done, 0, total - done);
+    return r;
 }
 
 /* Pixels k = 0 .. 15 as 16 bytes at dst: `value` where bit k of `bits` is set, 0 elsewhere.

@@ -1,13 +1,13 @@
 # The decoder's writers: sorted, disjoint runs into the pixels of any strided layout, along
-# memory, across it (sweeps, row-sorted segments, 32-column groups, bit matrices) or flat.
+# memory, across it (sweeps, row-sorted segments, 32-column groups, tiles) or flat.
 # Runs arrive checked; parsing is parse.pxi's, the binding classes are decode.pxi's.
 
 cdef extern from "rle_fill.h" nogil:
     void rle_expand64(uint64_t bits, uint8_t value, uint8_t *dst, Py_ssize_t n)
     void rle_expand16(uint32_t bits, uint8_t value, uint8_t *dst)
     void rle_fill_bytes(uint8_t *dst, uint8_t value, Py_ssize_t n)
-    void rle_write_line(uint8_t *dst, const int64_t *runs, Py_ssize_t n, int64_t total,
-                        uint8_t value)
+    Py_ssize_t rle_write_line(uint8_t *dst, const int64_t *runs, Py_ssize_t n, int64_t total,
+                              uint8_t value, int64_t origin)
 
 
 cdef inline void fill(char *p, int64_t count, Py_ssize_t stride, int itemsize,
@@ -396,90 +396,43 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     return code
 
 
-# Column-major runs into a row-major byte mask through bit matrices: the runs of 64
-# columns are set as bits of one bit string (64 pixels per word operation, no per-line
-# bookkeeping), each 64 x 64 block is read out of it and transposed in registers, and every
-# row of the block is written as 64 bytes at once.  Blocks without a run are written as
-# zeros without a transpose.
+# Column-major runs into a row-major byte mask through tiles: the pixels of up to 64
+# columns are written as one straight line (short runs as overlapping stores, no
+# bookkeeping per line), in cache, then transposed into the rows 16 x 16 bytes at a time.
+cdef extern from "rle_transpose.h" nogil:
+    void rle_transpose_bytes(const uint8_t *src, Py_ssize_t src_stride, uint8_t *dst,
+                             Py_ssize_t dst_stride, Py_ssize_t rows, Py_ssize_t cols)
+
 cdef enum:
-    BITS_MAX_LINE = 131072     # the bits of 64 columns stay within 1 MiB
+    TILE_BYTES = 1 << 20        # a tile's lines fit in L2 ...
+    TILE_MAX_LINE = 1 << 17     # ... down to 16 of them; longer lines go pixel by pixel
 
 
-cdef inline void set_bits(uint64_t *col, int64_t i0, int64_t i1) noexcept nogil:
-    """Set bits i0 .. i1-1 of a bitmap."""
-    cdef int64_t w0 = i0 >> 6, w1 = (i1 - 1) >> 6, k
-    cdef uint64_t lo = ~(<uint64_t> 0) << (i0 & 63)
-    cdef uint64_t hi = ~(<uint64_t> 0) >> (63 - ((i1 - 1) & 63))
-    if w0 == w1:
-        col[w0] |= lo & hi
-        return
-    col[w0] |= lo
-    for k in range(w0 + 1, w1):
-        col[k] = ~(<uint64_t> 0)
-    col[w1] |= hi
-
-
-cdef inline uint64_t bits_at(const uint64_t *a, int64_t i) noexcept nogil:
-    """Bits i .. i+63 of a bit string (whose word past bit i's word is readable)."""
-    cdef int64_t q = i >> 6, sh = i & 63
-    # Shifting by 1 and then 63 - sh keeps every shift below 64 when sh is 0.
-    return (a[q] >> sh) | ((a[q + 1] << 1) << (63 - sh))
-
-
-cdef int write_across_bits(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
+cdef int write_across_tiles(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
     """Write every pixel (runs and zeros) of a byte mask whose inner lines (L pixels) cut
-    across memory and whose outer lines are adjacent bytes (``s_out == 1``).
-
-    The pixels of 64 consecutive outer lines are consecutive in the numbering, so their
-    runs are set in one bit string without splitting them at line ends."""
+    across memory and whose outer lines are adjacent bytes (``s_out == 1``): the pixels of
+    ``cw`` consecutive outer lines are consecutive in the numbering, so they are written as
+    one line of a tile (rle_write_line, runs clipped to it) and the tile is transposed
+    into memory."""
     cdef int64_t L = g.L, M = g.M
-    cdef int64_t band_words = L + 1  # 64 lines of L bits, and the word bits_at reads past
-    cdef int64_t c0, cw, j, rg, row, rows, s, e, lo, stop
-    cdef Py_ssize_t r = 0
-    cdef uint64_t t[64]
-    cdef uint64_t any_bits, keep
-    cdef uint64_t *bits = <uint64_t *> calloc_i64(band_words)
-    cdef uint8_t *dst
-    if bits == NULL:
+    cdef int64_t c0 = 0, cw, width = 64, lo, hi
+    cdef Py_ssize_t r = 0, r1
+    cdef uint8_t *tile
+    while width > 16 and width * L > TILE_BYTES:
+        width //= 2
+    tile = <uint8_t *> malloc(<size_t> (width * L))
+    if tile == NULL:
         return E_NOMEM
-    for c0 in range(0, M, 64):
-        cw = 64 if M - c0 >= 64 else M - c0
+    while c0 < M:
+        cw = width if M - c0 >= width else M - c0
         lo = c0 * L
-        stop = lo + cw * L
-        # The runs (or their parts) in lines c0 .. c0+cw-1: bit p - lo is pixel p.
-        while r < rb.n:
-            s = rb.data[2 * r]
-            if s >= stop:
-                break
-            e = s + rb.data[2 * r + 1]
-            if s < lo:
-                s = lo  # the rest of a run begun in the band before
-            if e > stop:
-                set_bits(bits, s - lo, stop - lo)
-                break  # and its rest goes to the next band
-            set_bits(bits, s - lo, e - lo)
-            r += 1
-        for rg in range(0, L, 64):
-            rows = L - rg if L - rg < 64 else 64
-            keep = ~(<uint64_t> 0) if rows == 64 else ((<uint64_t> 1) << rows) - 1
-            any_bits = 0
-            for j in range(cw):
-                # (Bits of the next line, past `rows`, would only land in rows not written;
-                # masked so that an empty block is seen as one.)
-                t[j] = bits_at(bits, j * L + rg) & keep
-                any_bits |= t[j]
-            dst = <uint8_t *> g.ptr + rg * g.s_in + c0
-            if any_bits == 0:
-                for row in range(rows):
-                    rle_fill_bytes(dst + row * g.s_in, 0, cw)
-                continue
-            for j in range(cw, 64):
-                t[j] = 0
-            transpose64(t)  # t[row] bit j: pixel (rg + row, c0 + j)
-            for row in range(rows):
-                rle_expand64(t[row], value, dst + row * g.s_in, cw)
-        memset(bits, 0, <size_t> ((cw * L + 63) // 64) * sizeof(uint64_t))
-    free(bits)
+        hi = lo + cw * L
+        r1 = r + rle_write_line(tile, rb.data + 2 * r, rb.n - r, hi - lo, value, lo)
+        rle_transpose_bytes(tile, L, <uint8_t *> g.ptr + c0, g.s_in, L, cw)
+        # The next tile starts with the rest of a run that passes this one's end.
+        r = r1 - 1 if r1 > r and rb.data[2 * r1 - 2] + rb.data[2 * r1 - 1] > hi else r1
+        c0 += cw
+    free(tile)
     return OK
 
 
@@ -518,16 +471,18 @@ cdef int write_runs(const RunBuf *rb, Grid *g, uint64_t pattern, bint zeroed) no
     cur.o = 0
     cur.first = 0
     if layout == LAYOUT_FLAT and g.itemsize == 1 and g.s_in == 1 and not zeroed:
-        rle_write_line(<uint8_t *> g.ptr, rb.data, rb.n, g.L * g.M, <uint8_t> pattern)
+        rle_write_line(<uint8_t *> g.ptr, rb.data, rb.n, g.L * g.M, <uint8_t> pattern, 0)
         return OK
     if layout == LAYOUT_ACROSS:
-        for r in range(rb.n):
-            area += rb.data[2 * r + 1]
+        if SCATTER_MEAN_RUN * rb.n <= g.L * g.M:  # (else the runs are short for certain)
+            for r in range(rb.n):
+                area += rb.data[2 * r + 1]
         if area >= SCATTER_MEAN_RUN * rb.n:
             return write_across(rb, g, pattern, zeroed)
-        # Short runs (noise): through bit matrices for bytes, else pixel by pixel.
-        if not zeroed and g.itemsize == 1 and g.s_out == 1 and g.L <= BITS_MAX_LINE:
-            return write_across_bits(rb, g, <uint8_t> pattern)
+        # Short runs (noise): through tiles for bytes (which write the zeros too: not into
+        # a mask that gathers several sources), else pixel by pixel.
+        if not zeroed and g.itemsize == 1 and g.s_out == 1 and g.L <= TILE_MAX_LINE:
+            return write_across_tiles(rb, g, <uint8_t> pattern)
         if not zeroed:
             zero_grid(g)
             zeroed = True

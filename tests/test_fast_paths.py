@@ -1,5 +1,6 @@
-"""The fast paths (64-pixel bit masks, 64 x 64 bit transposes, row-sorted transposes in run
-space, scattered writes) agree with the plain reference at every block boundary."""
+"""The fast paths (64-pixel bit masks, tiles of columns transposed into rows, row-sorted
+transposes in run space, scattered writes, COCO strings straight into pixels) agree with
+the plain reference at every block boundary."""
 
 import numpy as np
 import pytest
@@ -64,9 +65,10 @@ def test_decoder_paths_agree_on_dense_and_sparse_runs():
 
 @pytest.mark.parametrize("h,w", [(1, 1), (2, 300), (63, 65), (64, 64), (65, 63), (129, 200),
                                  (300, 2)])
-def test_short_runs_into_row_major_bytes_through_bit_matrices(h, w):
-    """Noise-like column-major runs into a C-ordered byte output go through 64 x 64 bit
-    transposes: every block edge, any byte value, flipped and sliced outputs."""
+def test_short_runs_into_row_major_bytes_through_tiles(h, w):
+    """Noise-like column-major runs into a C-ordered byte output go through tiles of 64
+    columns transposed 16 x 16 and 8 x 8 bytes at a time: every block edge, any byte value,
+    flipped and sliced outputs."""
     rng = np.random.default_rng(h * 1000 + w)
     for density in (0.05, 0.5, 0.95):
         m = (rng.random((h, w)) < density).astype(np.uint8)
@@ -85,11 +87,28 @@ def test_short_runs_into_row_major_bytes_through_bit_matrices(h, w):
             assert (wide[:, :2] == sentinel).all() and (wide[:, w + 2:] == sentinel).all()
 
 
+@pytest.mark.parametrize("h,w", [(20_000, 70), (40_000, 35), (131_073, 3)])
+def test_long_columns_through_narrower_tiles(h, w):
+    """Columns too long for 64 in a tile are taken 32 or 16 at a time, and past 2**17
+    pixels one by one: short runs, long runs over tile edges, a partial last tile."""
+    rng = np.random.default_rng(w)
+    flat = (rng.random(h * w) < 0.4).astype(np.uint8)
+    flat[h * 15 + 7: h * 17 + 9] = 1                  # across the 16-column edge
+    flat[h * 32 - 5: h * 33 + 5] = 1                  # and the 32-column one
+    m = flat.reshape((h, w), order="F")
+    text = ref_encode(m)
+    np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+    out = np.full((h, w + 3), 5, np.uint8)
+    rlecodec.decode(text, out=out[:, 1:w + 1], value=9)
+    np.testing.assert_array_equal(out[:, 1:w + 1], m * np.uint8(9))
+    assert (out[:, 0] == 5).all() and (out[:, w + 1:] == 5).all()
+
+
 @pytest.mark.parametrize("h", [1, 63, 64, 100])
-def test_bit_matrix_runs_across_lines_and_bands(h):
-    """In the bit-matrix path a band of 64 columns is one bit string: a long run through
-    whole columns and across band edges (columns 63|64 and 127|128), runs that start on a
-    band's last pixel or end on it, among many short ones (so the path is taken)."""
+def test_tile_runs_across_lines_and_tiles(h):
+    """In the tile path 64 columns are one line of pixels: a long run through whole
+    columns and across tile edges (columns 63|64 and 127|128), runs that start on a tile's
+    last pixel or end on it, among many short ones (so the path is taken)."""
     rng = np.random.default_rng(h)
     w = 200
     m = (rng.random((h, w)) < 0.3).astype(np.uint8)
@@ -102,7 +121,7 @@ def test_bit_matrix_runs_across_lines_and_bands(h):
     m = flat.reshape((h, w), order="F")
     text = ref_encode(m)
     runs = np.asarray(text.split(), dtype=np.int64).reshape(-1, 2)
-    assert runs[:, 1].sum() < 8 * len(runs)           # mean run short: bit matrices
+    assert runs[:, 1].sum() < 8 * len(runs)           # mean run short: tiles
     np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
     np.testing.assert_array_equal(rlecodec.decode(text, (h, w), value=200, dtype=np.uint8),
                                   m * np.uint8(200))
@@ -353,7 +372,8 @@ def test_coco_strings_straight_into_pixels_match_their_definition():
         want = np.stack([_laid_out(c, h, w) for c in counts])
         for text, mask in zip(objs, want, strict=True):  # (the path on its own takes them)
             raw = text["counts"] if isinstance(text["counts"], bytes) else text["counts"].encode()
-            assert _codec.coco_line(raw, h * w, 3) == (mask.T * 3).tobytes()
+            for zeroed in (False, True):  # (long zero runs skipped on a line of zeros)
+                assert _codec.coco_line(raw, h * w, 3, zeroed) == (mask.T * 3).tobytes()
         dtype, value = [(np.uint8, 1), (bool, True), (np.int8, -1), (np.uint8, 255)][trial % 4]
         expect = want.astype(dtype) * np.array(value, dtype)
         got = coco.decode(objs[0], memory="F", dtype=dtype, value=value)
@@ -368,11 +388,26 @@ def test_coco_strings_straight_into_pixels_match_their_definition():
         stack = np.full((3, w, h), 7, dtype).transpose(0, 2, 1)
         coco.decode(objs, out=stack, value=value)
         np.testing.assert_array_equal(stack, expect)
+        # Row-major memory: strings of short runs go into a line, then transposed.
+        np.testing.assert_array_equal(coco.decode(objs[2], dtype=dtype, value=value),
+                                      expect[2])
+        wide = np.full((h, w + 3), 7, dtype)
+        coco.decode(objs[2], out=wide[:, 1:w + 1], value=value)
+        np.testing.assert_array_equal(wide[:, 1:w + 1], expect[2])
+        assert (wide[:, 0] == wide.dtype.type(7)).all()
+        assert (wide[:, w + 1:] == wide.dtype.type(7)).all()
+        for threads in (1, 2):
+            np.testing.assert_array_equal(
+                coco.decode(objs, dtype=dtype, value=value, threads=threads), expect)
+        stack = np.full((3, h, w), 7, dtype)
+        coco.decode(objs, out=stack, value=value)
+        np.testing.assert_array_equal(stack, expect)
 
 
 def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
-    """Corrupted strings: decoding straight into F memory gives the very error of the
-    exact reader (into C memory), and a given array is left untouched."""
+    """Corrupted strings: decoding straight into F memory, or through a line into C memory,
+    gives the very error of the exact reader (which int32 masks take), and a given array is
+    left untouched."""
     from rlecodec import coco
     rng = np.random.default_rng(29)
     alphabet = bytes(range(48, 123)) + b"/ \x00\xff"  # every count character and some not
@@ -391,21 +426,43 @@ def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
                 text[where:where] = bytes([alphabet[int(rng.integers(0, 40))]])
         obj = {"size": [h, w], "counts": bytes(text)}
         try:
-            want = coco.decode(obj)
+            want = coco.decode(obj, dtype=np.int32).astype(np.uint8)
         except rlecodec.RLEError as err:
             outcomes["error"] += 1
-            assert _codec.coco_line(bytes(text), h * w, 1) is None
+            assert _codec.coco_line(bytes(text), h * w, 1, False) is None
             for item in (obj, [obj, obj]):
-                with pytest.raises(rlecodec.RLEError) as got:
-                    coco.decode(item, memory="F")
-                assert (str(got.value).removeprefix("item 0: "), got.value.token,
-                        got.value.reason) == (str(err), err.token, err.reason)
-            out = np.full((w, h), 7, np.uint8).T
-            with pytest.raises(rlecodec.RLEError):
-                coco.decode(obj, out=out)
-            assert (out == 7).all()
+                for memory in "FC":
+                    with pytest.raises(rlecodec.RLEError) as got:
+                        coco.decode(item, memory=memory)
+                    assert (str(got.value).removeprefix("item 0: "), got.value.token,
+                            got.value.reason) == (str(err), err.token, err.reason)
+            for out in (np.full((w, h), 7, np.uint8).T, np.full((h, w), 7, np.uint8)):
+                with pytest.raises(rlecodec.RLEError):
+                    coco.decode(obj, out=out)
+                assert (out == 7).all()
         else:
             outcomes["mask"] += 1
             np.testing.assert_array_equal(coco.decode(obj, memory="F"), want)
-            assert _codec.coco_line(bytes(text), h * w, 1) == want.T.tobytes()
+            np.testing.assert_array_equal(coco.decode(obj), want)
+            assert _codec.coco_line(bytes(text), h * w, 1, True) == want.T.tobytes()
     assert min(outcomes.values()) > 100, outcomes  # (both kinds were tried)
+
+
+def test_a_large_coco_mask_into_new_f_memory_is_written_on_zeros():
+    """Past the size where a new result is calloc'd zeros, only the straight path's value
+    runs (and the first bytes of each long zero run) are written: the mask is still exact,
+    short runs beside long ones included."""
+    from rlecodec import coco
+    rng = np.random.default_rng(31)
+    h, w = 3001, 3001  # 9 MB a mask: 4 of them pass the lazy-zeros size
+    counts = []
+    for _ in range(4):
+        c = _random_counts(rng, 20_000)
+        counts.append(c + [h * w - 40_000] + _random_counts(rng, 20_000))
+    objs = [{"size": [h, w], "counts": bytes(reference_coco_string(c))} for c in counts]
+    got = coco.decode(objs, memory="F")
+    for mask, c in zip(got, counts, strict=True):
+        np.testing.assert_array_equal(mask, _laid_out(c, h, w))
+    big = _random_counts(rng, 30_000) + [6001 * 6001 - 60_000] + _random_counts(rng, 30_000)
+    one = coco.decode({"size": [6001, 6001], "counts": reference_coco_string(big)}, memory="F")
+    np.testing.assert_array_equal(one, _laid_out(big, 6001, 6001))

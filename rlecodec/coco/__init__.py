@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .. import _codec
 from .._decode import decode as _decode_kaggle
-from .._decode import decode_options, decode_sources, writable_out
+from .._decode import decode_options, decode_sources, lazy_zeros, writable_out
 from .._encode import encode as _encode_kaggle
 from .._encode import mask_coco, mask_runs
 from .._errors import KernelError, RLEError, describe_item, kernel_errors
@@ -183,14 +183,16 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
         resolve_threads(threads, 1)  # (checked, though windows take one thread)
         result = decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
         return np.asfortranarray(result) if memory == "F" and out is None else result
-    fresh = out is None and memory == "F"
+    fresh = zeroed = out is None and memory == "F"
     if fresh:
         h, w = shape
-        out = (np.empty((len(items), w, h), opts.dtype).transpose(0, 2, 1) if batch
-               else np.empty((w, h), opts.dtype).T)
+        zeroed = lazy_zeros(opts.dtype.itemsize * len(items) * h * w)
+        new = np.zeros if zeroed else np.empty
+        out = (new((len(items), w, h), opts.dtype).transpose(0, 2, 1) if batch
+               else new((w, h), opts.dtype).T)
     return decode_sources(sources, shape, out, opts, batch=batch,
                           threads=resolve_threads(threads, len(items)) if batch else 1,
-                          fresh=fresh, explain=explain)
+                          zeroed=zeroed, fresh=fresh, explain=explain)
 
 
 def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
