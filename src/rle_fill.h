@@ -75,25 +75,38 @@ RLE_ALWAYS_INLINE void rle_put16(uint8_t *dst, uint64_t w) {
 RLE_INLINE ptrdiff_t rle_write_line(uint8_t *dst, const int64_t *runs, ptrdiff_t n,
                                     int64_t total, uint8_t value, int64_t origin) {
     uint64_t w = 0x0101010101010101ULL * value, z = 0;
-    int64_t done = 0, s, e;
-    ptrdiff_t r;
-    for (r = 0; r < n; r++) {
+    int64_t done = 0, s, e, inner = origin + total - 16;
+    ptrdiff_t r = 0;
+    if (n > 0 && runs[0] < origin) {  /* the rest of a run begun before the span */
+        done = runs[0] + runs[1] - origin;
+        done = done < total ? done : total;
+        rle_fill_bytes(dst, value, done);
+        r = 1;
+    }
+    /* Runs that start 16 bytes or more before the end: both stores fit, and a run that
+       passes the end is a long one (its fill is cut there). */
+    for (; r < n && runs[2 * r] <= inner; r++) {
         s = runs[2 * r] - origin;
-        if (s >= total)
-            break;
         e = s + runs[2 * r + 1];
-        s = s > 0 ? s : 0;
-        e = e < total ? e : total;
-        if (s - done <= 16 && done + 16 <= total) {
+        if (s - done <= 16)
             rle_put16(dst + done, z);
-        } else {
+        else
             rle_fill_bytes(dst + done, 0, s - done);
-        }
-        if (e - s <= 16 && s + 16 <= total) {
+        if (e - s <= 16) {
             rle_put16(dst + s, w);
         } else {
+            e = e < total ? e : total;
             rle_fill_bytes(dst + s, value, e - s);
         }
+        done = e;
+    }
+    /* The last few, with exact stores at the end. */
+    for (; r < n && runs[2 * r] - origin < total; r++) {
+        s = runs[2 * r] - origin;
+        e = s + runs[2 * r + 1];
+        e = e < total ? e : total;
+        rle_fill_bytes(dst + done, 0, s - done);
+        rle_fill_bytes(dst + s, value, e - s);
         done = e;
     }
     rle_fill_bytes(dst + done, 0, total - done);

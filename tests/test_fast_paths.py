@@ -312,6 +312,33 @@ def test_the_line_writer_around_its_16_byte_stores(order):
             flat.tobytes()
 
 
+def test_the_tile_writer_around_its_stores_and_tile_edges():
+    """Short column-major runs into row-major bytes go through tiles of 64 columns written
+    as lines: mostly short runs and gaps (so the tiles are taken) with some of 14 to 40
+    pixels, across tile edges and ending anywhere near a tile's end, over any old content."""
+    rng = np.random.default_rng(64)
+    tiles = 0
+    for _ in range(300):
+        h, w = int(rng.integers(1, 40)), int(rng.integers(1, 200))
+        short = rng.integers(1, 7, 2 * h * w)
+        lengths = np.where(rng.random(2 * h * w) < 0.15, rng.integers(14, 41, 2 * h * w), short)
+        flat, at, on = np.zeros(h * w, np.uint8), 0, bool(rng.integers(0, 2))
+        for n in lengths:
+            flat[at:at + n] = on
+            at += n
+            on = not on
+            if at >= h * w:
+                break
+        mask = flat.reshape((h, w), order="F")
+        text = ref_encode(mask)
+        runs = np.asarray(text.split(), np.int64).reshape(-1, 2)
+        tiles += bool(len(runs)) and runs[:, 1].sum() < 8 * len(runs)
+        out = np.full((h, w), 200, np.uint8)
+        np.testing.assert_array_equal(rlecodec.decode(text, out=out, value=7), mask * 7)
+        np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), mask)
+    assert tiles > 200  # (nearly all took the tile path)
+
+
 def test_coco_decode_into_fortran_memory():
     from rlecodec import coco
     rng = np.random.default_rng(17)
