@@ -97,10 +97,11 @@ def lazy_zeros(nbytes: int) -> bool:
 def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
                    opts: DecodeOptions, *, batch: bool, threads: Any = None,
                    slots: npt.NDArray[np.int64] | None = None, zeroed: bool = False,
-                   clear: bool = False, fresh: bool = False,
+                   clear: bool = False, fresh: bool = False, fortran: bool = False,
                    explain: Explain | None = None) -> npt.NDArray[Any]:
     """The one decoding path: normalised sources (see ``as_source``) into a new or given
-    ``(H, W)`` array (one source, ``batch=False``) or ``(N, H, W)`` stack.
+    ``(H, W)`` array (one source, ``batch=False``) or ``(N, H, W)`` stack; a new one with
+    each mask in Fortran order if ``fortran``.
 
     ``out`` must already be checked (:func:`writable_out`) and of ``opts.dtype``.  With a
     batch, ``threads`` is a resolved worker count; for one source it is the option of
@@ -116,9 +117,9 @@ def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,
     if out is None:
         h, w = check_shape(shape)
         if not batch:
-            return _decode_new(sources, h, w, opts, threads, explain)
+            return _decode_new(sources, h, w, opts, threads, explain, fortran)
         zeroed = lazy_zeros(opts.dtype.itemsize * len(sources) * h * w)
-        out = (np.zeros if zeroed else np.empty)((len(sources), h, w), opts.dtype)
+        out = _new_masks(len(sources), h, w, opts.dtype, zeroed, fortran)
         fresh = True
     else:
         h, w = int(out.shape[-2]), int(out.shape[-1])
@@ -159,23 +160,33 @@ def errors_of(explain: Explain | None, sources: list[Any], opts: DecodeOptions,
     return kernel_errors(explain)
 
 
+def _new_masks(n: int | None, h: int, w: int, dtype: np.dtype[Any], zeroed: bool,
+               fortran: bool) -> npt.NDArray[Any]:
+    """A new ``(H, W)`` mask (``n`` None) or ``(N, H, W)`` stack, of zeros if ``zeroed``
+    (else uninitialised), each mask C- or Fortran-ordered."""
+    make = np.zeros if zeroed else np.empty
+    if not fortran:
+        return make((h, w) if n is None else (n, h, w), dtype)
+    return make((w, h), dtype).T if n is None else make((n, w, h), dtype).transpose(0, 2, 1)
+
+
 def _decode_new(sources: list[Any], h: int, w: int, opts: DecodeOptions, threads: Any,
-                explain: Explain | None) -> npt.NDArray[Any]:
+                explain: Explain | None, fortran: bool = False) -> npt.NDArray[Any]:
     """The one source of ``sources`` into a new ``(H, W)`` array: the usual call, with as
     little as possible between it and the kernel (a small decode costs little more than
     these lines)."""
     if not lazy_zeros(opts.dtype.itemsize * h * w):
         if threads is not None:
             resolve_threads(threads, 1)  # (checked, though a small output takes one thread)
-        target = np.empty((h, w), opts.dtype)
+        target = _new_masks(None, h, w, opts.dtype, False, fortran)
         with errors_of(explain, sources, opts, (h, w)):
             _codec.decode_one(sources[0], target, h, w, opts.order_f, opts.base,
-                              opts.relative, opts.strict, opts.pattern, False)
+                              opts.relative, opts.strict, opts.pattern, False, True)
         return target
     bands = resolve_threads(threads, h)
-    target = np.zeros((h, w), opts.dtype)
+    target = _new_masks(None, h, w, opts.dtype, True, fortran)
     if bands == 1:
-        return _decode_one(sources, target, h, w, opts, True, explain)
+        return _decode_one(sources, target, h, w, opts, True, explain, True)
     # Fresh memory is most of the time here (its pages zeroed on first touch): written in
     # bands of rows, each thread touches pages of its own.
     with errors_of(explain, sources, opts, (h, w)):

@@ -477,8 +477,8 @@ def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
 
 def test_a_large_coco_mask_into_new_f_memory_is_written_on_zeros():
     """Past the size where a new result is calloc'd zeros, only the straight path's value
-    runs (and the first bytes of each long zero run) are written: the mask is still exact,
-    short runs beside long ones included."""
+    runs (and the first bytes of each long zero run) are written, or one band of the mask
+    per thread: the mask is still exact, short runs beside long ones included."""
     from rlecodec import coco
     rng = np.random.default_rng(31)
     h, w = 3001, 3001  # 9 MB a mask: 4 of them pass the lazy-zeros size
@@ -491,5 +491,11 @@ def test_a_large_coco_mask_into_new_f_memory_is_written_on_zeros():
     for mask, c in zip(got, counts, strict=True):
         np.testing.assert_array_equal(mask, _laid_out(c, h, w))
     big = _random_counts(rng, 30_000) + [6001 * 6001 - 60_000] + _random_counts(rng, 30_000)
-    one = coco.decode({"size": [6001, 6001], "counts": reference_coco_string(big)}, memory="F")
-    np.testing.assert_array_equal(one, _laid_out(big, 6001, 6001))
+    obj = {"size": [6001, 6001], "counts": reference_coco_string(big)}
+    want = _laid_out(big, 6001, 6001)
+    for threads in (1, 2):  # (straight into the calloc'd line, or in bands of columns)
+        for memory in "FC":
+            one = coco.decode(obj, memory=memory, threads=threads)
+            assert one.flags.f_contiguous if memory == "F" else one.flags.c_contiguous
+            np.testing.assert_array_equal(one, want)
+            del one

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .. import _codec
 from .._decode import decode as _decode_kaggle
-from .._decode import decode_options, decode_sources, lazy_zeros, writable_out
+from .._decode import decode_options, decode_sources, writable_out
 from .._encode import encode as _encode_kaggle
 from .._encode import mask_coco, mask_runs
 from .._errors import KernelError, RLEError, describe_item, kernel_errors
@@ -131,8 +131,9 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
            out: npt.NDArray[Any] | None = None, threads: int | None = None,
            window: tuple[slice, slice] | None = None, memory: str = "C") -> npt.NDArray[Any]:
     """Decode a COCO RLE into an ``(H, W)`` C-contiguous mask, or a list of RLEs of one
-    size into ``(N, H, W)``, N first (in ``threads`` threads, default every core);
-    :func:`rlecodec.coco.mask.decode` returns pycocotools' ``(H, W, N)``.
+    size into ``(N, H, W)``, N first; :func:`rlecodec.coco.mask.decode` returns
+    pycocotools' ``(H, W, N)``.  ``threads`` (default every core) share the items of a
+    list, or the bands of one new mask of 32 MiB or more.
 
     The counts are parsed, checked (non-negative, adding up to h * w) and written in C;
     on a malformed RLE nothing is written to ``out``.  ``window=np.s_[y0:y1, x0:x1]``
@@ -183,16 +184,9 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
         resolve_threads(threads, 1)  # (checked, though windows take one thread)
         result = decode_window(sources, shape, out, opts, window, batch=batch, explain=explain)
         return np.asfortranarray(result) if memory == "F" and out is None else result
-    fresh = zeroed = out is None and memory == "F"
-    if fresh:
-        h, w = shape
-        zeroed = lazy_zeros(opts.dtype.itemsize * len(items) * h * w)
-        new = np.zeros if zeroed else np.empty
-        out = (new((len(items), w, h), opts.dtype).transpose(0, 2, 1) if batch
-               else new((w, h), opts.dtype).T)
     return decode_sources(sources, shape, out, opts, batch=batch,
-                          threads=resolve_threads(threads, len(items)) if batch else 1,
-                          zeroed=zeroed, fresh=fresh, explain=explain)
+                          threads=resolve_threads(threads, len(items)) if batch else threads,
+                          fortran=memory == "F", explain=explain)
 
 
 def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
