@@ -153,14 +153,29 @@ def check_coco(shape: tuple[int, int], raw: bytes) -> None:
         from_str = coco.decode(as_str)
     except rlecodec.RLEError:
         from_str = None
+    # Memory in COCO's order (the string read straight into pixels) and int32 masks (the
+    # exact reader through runs) must agree with the C-ordered bytes, errors included.
+    out_f = np.full(shape[::-1], 7, np.uint8).T
     try:
         coco.decode(obj, out=out)
     except rlecodec.RLEError as err:
         assert (out == 7).all(), "a rejected COCO string changed out"
         assert err.reason, err
         assert from_str is None, "COCO str counts accepted what the bytes reject"
+        for kwargs in ({"out": out_f}, {"memory": "F"}, {"dtype": np.int32}):
+            try:
+                coco.decode(obj, **kwargs)
+            except rlecodec.RLEError as again:
+                assert str(again) == str(err), (again, err)
+            else:
+                raise AssertionError(f"COCO decode with {list(kwargs)} accepted a bad string")
+        assert (out_f == 7).all(), "a rejected COCO string changed a Fortran out"
         return
     assert from_str is not None and np.array_equal(from_str, out), "COCO str counts differ"
+    coco.decode(obj, out=out_f)
+    assert np.array_equal(out_f, out), "COCO into Fortran memory differs"
+    assert np.array_equal(coco.decode(obj, memory="F"), out), "a new Fortran COCO mask differs"
+    assert np.array_equal(coco.decode(obj, dtype=np.int32), out), "the exact reader differs"
     assert coco.area(obj) == int(out.sum())
     again = coco.decode(coco.encode(out))
     assert np.array_equal(again, out), "COCO decode/encode does not round-trip"
