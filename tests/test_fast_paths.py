@@ -287,6 +287,18 @@ def test_large_outputs_written_in_bands_match_the_reference(monkeypatch, bands):
 
 
 
+def _alternating(lengths, total, on):
+    """``total`` pixels as pieces of the given lengths, on and off in turn from ``on``."""
+    flat, at = np.zeros(total, np.uint8), 0
+    for n in lengths:
+        flat[at:at + n] = on
+        at += n
+        on = not on
+        if at >= total:
+            break
+    return flat
+
+
 @pytest.mark.parametrize("order", "FC")
 def test_the_line_writer_around_its_16_byte_stores(order):
     """Decoding along memory into bytes stores 16 bytes per short gap or run, overwritten
@@ -296,13 +308,7 @@ def test_the_line_writer_around_its_16_byte_stores(order):
     for _ in range(300):
         h, w = (int(v) for v in rng.integers(1, 40, 2))
         lengths = rng.integers(1, 41, 2 * h * w)
-        flat, at, on = np.zeros(h * w, np.uint8), 0, bool(rng.integers(0, 2))
-        for n in lengths:
-            flat[at:at + n] = on
-            at += n
-            on = not on
-            if at >= h * w:
-                break
+        flat = _alternating(lengths, h * w, bool(rng.integers(0, 2)))
         mask = flat.reshape((h, w), order=order)
         text = ref_encode(mask, order)
         out = np.full((h, w), 200, np.uint8) if order == "C" else np.full((w, h), 200, np.uint8).T
@@ -322,13 +328,7 @@ def test_the_tile_writer_around_its_stores_and_tile_edges():
         h, w = int(rng.integers(1, 40)), int(rng.integers(1, 200))
         short = rng.integers(1, 7, 2 * h * w)
         lengths = np.where(rng.random(2 * h * w) < 0.15, rng.integers(14, 41, 2 * h * w), short)
-        flat, at, on = np.zeros(h * w, np.uint8), 0, bool(rng.integers(0, 2))
-        for n in lengths:
-            flat[at:at + n] = on
-            at += n
-            on = not on
-            if at >= h * w:
-                break
+        flat = _alternating(lengths, h * w, bool(rng.integers(0, 2)))
         mask = flat.reshape((h, w), order="F")
         text = ref_encode(mask)
         runs = np.asarray(text.split(), np.int64).reshape(-1, 2)
