@@ -48,6 +48,7 @@ cdef enum:
     LINE_NONE = 0       # through runs (parse.pxi / coco.pxi, then write.pxi)
     LINE_DIRECT = 1     # a compressed COCO string straight into the mask's memory
     LINE_TRANSPOSED = 2  # ... into a line of scratch memory, then transposed into the mask
+    LINE_COPIED = 3     # ... into a line of scratch memory, then copied into the mask
     LINE_SCRATCH_MAX = 32 << 20
 
 
@@ -72,19 +73,21 @@ cdef int coco_line_write(const Source *src, const Target *t, Py_ssize_t slot, in
                          bint write) noexcept nogil:
     """rle_coco_line for source ``src`` into mask ``slot`` of ``t`` the ``kind`` way (only
     checked unless ``write``): OK; E_SIZE if the string is not one the line reader takes
-    (the exact reader then says why); E_NOMEM without scratch memory.  A LINE_TRANSPOSED
-    write leaves the mask untouched unless it is OK."""
+    (the exact reader then says why); E_NOMEM without scratch memory.  A write through
+    scratch (LINE_TRANSPOSED, LINE_COPIED) leaves the mask untouched unless it is OK."""
     cdef uint8_t *dst = <uint8_t *> (t.buf + slot * t.s_item)
     cdef uint8_t *line
     cdef int code
     if not write:
         dst = NULL
-    elif kind == LINE_TRANSPOSED:
+    elif kind == LINE_TRANSPOSED or kind == LINE_COPIED:
         line = <uint8_t *> malloc(<size_t> t.total)
         if line == NULL:
             return E_NOMEM
         code = rle_coco_line(src.text, src.n, line, t.total, <uint8_t> t.pattern, False)
-        if code == 0:
+        if code == 0 and kind == LINE_COPIED:
+            memcpy(dst, line, <size_t> t.total)
+        elif code == 0:
             rle_transpose_bytes(line, t.h, dst, t.s0, t.h, t.w)
         free(line)
         return OK if code == 0 else E_SIZE
@@ -109,11 +112,13 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
     target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
     source_set(&src, rle, keep)
     kind = coco_line_kind(&src, &t)
+    if kind == LINE_DIRECT and not fresh and t.total <= LINE_SCRATCH_MAX:
+        kind = LINE_COPIED  # (one pass into scratch and a copy beat checking, then writing)
     if kind != LINE_NONE:
         with nogil:
             if kind == LINE_DIRECT and not fresh:
                 code = coco_line_write(&src, &t, 0, kind, False)
-            if fresh or kind == LINE_TRANSPOSED or code == OK:
+            if fresh or kind != LINE_DIRECT or code == OK:
                 code = coco_line_write(&src, &t, 0, kind, True)
         if code == OK:
             return
