@@ -1,6 +1,7 @@
-# The decoding bindings: where parsed runs go (Target), one source into an array (decode_one)
-# and a batch into a stack (DecodeBatch), with the GIL released around the kernels.  The
-# kernels themselves are parse.pxi's and write.pxi's.
+# The decoding bindings: where parsed runs go (Target), COCO strings that skip runs and go
+# straight into pixels (coco_line_kind), one source into an array (decode_one) and a batch
+# into a stack (DecodeBatch), with the GIL released around the kernels.  The kernels
+# themselves are parse.pxi's, write.pxi's and rle_coco_line.h's.
 
 ctypedef struct Target:
     # Where decoded runs go and how they are read: an (H, W) output, or (N, H, W) whose
