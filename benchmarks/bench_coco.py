@@ -1,6 +1,7 @@
-"""COCO RLE side by side: rlecodec.coco against pycocotools and rlemasklib, and the
-drop-in rlecodec.coco.mask against pycocotools.mask, function by function and in a
-COCOeval segmentation run.
+"""COCO RLE side by side: rlecodec.coco against pycocotools, rlemasklib, hotcoco and
+faster-coco-eval (decoding into a new C array, and with memory="F" into the peers'
+Fortran layout), and the drop-in rlecodec.coco.mask against pycocotools.mask, function by
+function and in a COCOeval segmentation run.
 
 Run:  pip install .[bench] && python benchmarks/bench_coco.py [--quick] [workload ... | mask]
 """
