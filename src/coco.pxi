@@ -12,6 +12,12 @@ cdef extern from "rle_coco.h" nogil:
         int64_t prev_length
     int rle_coco_put(char *out, int64_t x)
     char *rle_coco_runs(char *out, const int64_t *runs, Py_ssize_t n, RleCocoState *st)
+    enum:
+        RLE_COUNT_OK
+        RLE_COUNT_TRUNCATED
+        RLE_COUNT_NOT_NUMBER
+    int rle_coco_read_count(const uint8_t *s, Py_ssize_t n, Py_ssize_t *p, int64_t *x)
+    int64_t rle_coco_undo(int64_t x, int64_t back2, int64_t m)
 
 ctypedef struct CocoStream:
     # A compressed COCO string written a batch of runs at a time (coco_stream_runs).
@@ -81,46 +87,19 @@ cdef int coco_parse(const Source *src, RunBuf *rb, int64_t total, ErrInfo *err) 
 
 cdef inline int read_count(const uint8_t *s, Py_ssize_t n, Py_ssize_t *p,
                            int64_t *x) noexcept nogil:
-    """One count as written, character by character from ``s[p[0]]`` (see coco_decode_counts
-    below for the format); ``p[0]`` moves past what was read.  E_TRUNCATED, E_NOT_NUMBER
-    or E_OVERFLOW if it is not a count."""
-    cdef uint64_t ux = 0
-    cdef int c, k = 0
-    cdef bint more = True
-    while more:
-        if p[0] >= n:
-            return E_TRUNCATED  # the last count never ended
-        c = <int> s[p[0]] - 48
-        if c < 0 or c > 63:
-            return E_NOT_NUMBER
-        if k >= 13:  # 13 groups hold 65 bits: more is not a 64-bit count
-            return E_OVERFLOW
-        ux |= <uint64_t> (c & 0x1f) << (5 * k)
-        more = (c & 0x20) != 0
-        p[0] += 1
-        k += 1
-        if not more and (c & 0x10) and 5 * k < 64:
-            ux |= ~(<uint64_t> 0) << (5 * k)  # the sign: negative delta
-    x[0] = <int64_t> ux
-    return OK
-
-
-cdef inline int64_t undo_delta(int64_t x, int64_t back2, Py_ssize_t m) noexcept nogil:
-    """Count m from what was written, x (from the fourth on, a delta from count m - 2,
-    which is back2 >= 0); below 0 if it cannot be a count: -2 if it overflows, else -1."""
-    cdef uint64_t u
-    if m > 2:
-        # back2 + x is above INT64_MAX (as unsigned) only if it overflows (x > 0) or is
-        # negative (x < 0): one branch, rarely taken, whatever x's sign.
-        u = <uint64_t> back2 + <uint64_t> x
-        if u > <uint64_t> INT64_MAX:
-            return -2 if x > 0 else -1
-        return <int64_t> u
-    return x if x >= 0 else -1
+    """One count as written, character by character from ``s[p[0]]`` (rle_coco_read_count;
+    see coco_decode_counts below for the format); ``p[0]`` moves past what was read.
+    E_TRUNCATED, E_NOT_NUMBER or E_OVERFLOW if it is not a count."""
+    cdef int found = rle_coco_read_count(s, n, p, x)
+    if found == RLE_COUNT_OK:
+        return OK
+    if found == RLE_COUNT_TRUNCATED:
+        return E_TRUNCATED  # the last count never ended
+    return E_NOT_NUMBER if found == RLE_COUNT_NOT_NUMBER else E_OVERFLOW
 
 
 cdef inline int delta_error(int64_t count) noexcept nogil:
-    """The error of an undo_delta result below 0."""
+    """The error of an rle_coco_undo result below 0."""
     return E_OVERFLOW if count == -2 else E_NEGATIVE
 
 
@@ -139,7 +118,7 @@ ctypedef struct CountReader:
 cdef inline int take_count(CountReader *r, int64_t x) noexcept nogil:
     """Count m (as written: a delta from count m - 2 from the fourth on): check it and
     extend the runs; E_OVERFLOW or E_NEGATIVE if it cannot be a count."""
-    x = undo_delta(x, r.back2, r.m)
+    x = rle_coco_undo(x, r.back2, r.m)
     if x < 0:
         return delta_error(x)
     if r.too_big < 0:
@@ -262,7 +241,7 @@ cdef int coco_decode_counts(const uint8_t *s, Py_ssize_t n, int64_t *out, Py_ssi
         start = p
         code = read_count(s, n, &p, &x)
         if code == OK:
-            x = undo_delta(x, out[m - 2] if m > 2 else 0, m)
+            x = rle_coco_undo(x, out[m - 2] if m > 2 else 0, m)
             if x < 0:
                 code = delta_error(x)
         if code != OK:

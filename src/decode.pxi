@@ -123,15 +123,15 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
                 code = coco_line_write(&src, &t, 0, kind, True)
         if code == OK:
             return
-    try:
-        parse_into(rle, &rb, base, h * w, relative, strict, False)
-        target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
-        with nogil:
-            code = target_write(&t, 0, &rb, &err)
-        if code != OK:
-            raise_error(&err, None)
-    finally:
-        runbuf_free(&rb)
+    memset(&err, 0, sizeof(err))  # (an out-of-memory failure sets only the code)
+    with nogil:
+        code = parse_source(&src, &rb, base, t.total, relative, strict, False, NULL, &err)
+        if code == OK:
+            code = target_write(&t, 0, &rb, &err)  # (which frees the runs)
+        else:
+            runbuf_free(&rb)
+    if code != OK:
+        raise_error(&err, None)
 
 
 cdef class DecodeBatch:
@@ -200,6 +200,10 @@ cdef class DecodeBatch:
         free(self.errors)
         free(self.parsed)
 
+    cdef inline int line_kind(self, Py_ssize_t i) noexcept nogil:
+        """coco_line_kind of item i (none where a slot gathers several items)."""
+        return LINE_NONE if self.has_slots else coco_line_kind(&self.sources[i], &self.target)
+
     def process(self, Py_ssize_t i0, Py_ssize_t i1, bint parse, bint write):
         """Parse and/or write items i0 .. i1-1 with the GIL released; stop at a failure.
         Only items parsed without error are written, each once."""
@@ -208,9 +212,8 @@ cdef class DecodeBatch:
         check_range(i0, i1, self.n)
         with nogil:
             for i in range(i0, i1):
-                kind = LINE_NONE if self.has_slots else coco_line_kind(&self.sources[i],
-                                                                       &self.target)
                 if parse and not self.parsed[i] and self.errors[i].code == OK:
+                    kind = self.line_kind(i)
                     if kind != LINE_NONE:
                         if write and coco_line_write(&self.sources[i], &self.target, i,
                                                      kind, True) == OK:
@@ -227,7 +230,7 @@ cdef class DecodeBatch:
                 if write and self.parsed[i] == 2:
                     self.parsed[i] = 0
                     self.errors[i].code = coco_line_write(&self.sources[i], &self.target, i,
-                                                          kind, True)  # (OK, or E_NOMEM)
+                                                          self.line_kind(i), True)  # (or E_NOMEM)
                     if self.errors[i].code != OK:
                         break
                 elif write and self.parsed[i]:

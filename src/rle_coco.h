@@ -1,5 +1,6 @@
 /*
- * The writer of COCO's compressed counts (pycocotools' rleToString).
+ * COCO's compressed counts (pycocotools' rleToString and rleFrString): the writer, and
+ * the reading of one count that every reader of the strings shares.
  *
  * A count (or its difference from the count two before) is written 5 bits per character,
  * lowest first, 0x20 set while more characters follow, the last character's bit 4 its sign,
@@ -86,6 +87,49 @@ static char *rle_coco_runs(char *out, const int64_t *runs, ptrdiff_t n, RleCocoS
     s.runs += n;
     *st = s;
     return out;
+}
+
+/* What rle_coco_read_count found. */
+enum { RLE_COUNT_OK = 0, RLE_COUNT_TRUNCATED, RLE_COUNT_NOT_NUMBER, RLE_COUNT_OVERFLOW };
+
+/* One count as written, character by character from s[*p], into *x; *p moves past what
+   was read (not past a bad character).  RLE_COUNT_TRUNCATED if the string ends inside it,
+   RLE_COUNT_NOT_NUMBER at a character outside '0'..'o', RLE_COUNT_OVERFLOW past 64 bits. */
+RLE_ALWAYS_INLINE int rle_coco_read_count(const uint8_t *s, ptrdiff_t n, ptrdiff_t *p,
+                                          int64_t *x) {
+    uint64_t ux = 0;
+    int c, k = 0, more = 1;
+    while (more) {
+        if (*p >= n)
+            return RLE_COUNT_TRUNCATED;
+        c = (int)s[*p] - 48;
+        if (c < 0 || c > 63)
+            return RLE_COUNT_NOT_NUMBER;
+        if (k >= 13) /* 13 groups hold 65 bits: more is not a 64-bit count */
+            return RLE_COUNT_OVERFLOW;
+        ux |= (uint64_t)(c & 0x1f) << (5 * k);
+        more = c & 0x20;
+        (*p)++;
+        k++;
+        if (!more && (c & 0x10) && 5 * k < 64)
+            ux |= ~(uint64_t)0 << (5 * k); /* the sign: a negative difference */
+    }
+    *x = (int64_t)ux;
+    return RLE_COUNT_OK;
+}
+
+/* Count m from what was written, x (from the fourth on, a difference from count m - 2,
+   which is back2 >= 0); below 0 if it cannot be a count: -2 if it overflows, else -1.
+   back2 + x is above INT64_MAX (as unsigned) only if it overflows (x > 0) or is negative
+   (x < 0): one branch, rarely taken, whatever x's sign. */
+RLE_INLINE int64_t rle_coco_undo(int64_t x, int64_t back2, int64_t m) {
+    uint64_t u;
+    if (m < 3)
+        return x >= 0 ? x : -1;
+    u = (uint64_t)back2 + (uint64_t)x;
+    if (u > (uint64_t)INT64_MAX)
+        return x > 0 ? -2 : -1;
+    return (int64_t)u;
 }
 
 #endif /* RLE_COCO_H */

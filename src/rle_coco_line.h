@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "rle_base.h"
+#include "rle_coco.h"
 #include "rle_fill.h"
 
 /* c pixels of value v (a word of 8 copies) at dst + pos, in a line of total bytes.  Up to
@@ -28,16 +29,6 @@ RLE_ALWAYS_INLINE void rle_coco_put_pixels(uint8_t *dst, int64_t pos, int64_t c,
     }
 }
 
-/* Count m (m >= 3 written as a difference x from count m - 2, which is back2) as it is, or
-   -1 if it cannot be a count (negative, or past 2**63 - 1). */
-RLE_INLINE int64_t rle_coco_undo(int64_t x, int64_t back2, int64_t m) {
-    uint64_t u;
-    if (m < 3)
-        return x;
-    u = (uint64_t)back2 + (uint64_t)x;
-    return u > (uint64_t)INT64_MAX ? -1 : (int64_t)u;
-}
-
 /* The pixels of compressed string s (n characters) written as the line dst of total bytes
    (value on the odd counts, 0 on the even ones; dst is all zeros already if zeroed), or,
    with dst NULL, only checked.
@@ -47,10 +38,9 @@ RLE_INLINE int64_t rle_coco_undo(int64_t x, int64_t back2, int64_t m) {
 static int rle_coco_line(const uint8_t *s, ptrdiff_t n, uint8_t *dst, int64_t total,
                          uint8_t value, int zeroed) {
     const uint64_t ones = 0x0101010101010101ULL, top = 0x8080808080808080ULL;
-    uint64_t w, t, ux, v[2];
+    uint64_t w, t, v[2];
     int64_t pos = 0, back2 = 0, back1 = 0, m = 0, x, c;
     ptrdiff_t p = 0;
-    int k, g, more;
     v[0] = 0;
     v[1] = ones * value;
     while (p < n) {
@@ -83,21 +73,9 @@ static int rle_coco_line(const uint8_t *s, ptrdiff_t n, uint8_t *dst, int64_t to
             }
         }
         /* One count, character by character. */
-        ux = 0;
-        k = 0;
-        do {
-            if (p >= n || k >= 13)
-                return 1; /* it never ends, or holds more than 64 bits */
-            g = (int)s[p++] - 48;
-            if (g < 0 || g > 63)
-                return 1;
-            ux |= (uint64_t)(g & 0x1f) << (5 * k);
-            more = g & 0x20;
-            k++;
-            if (!more && (g & 0x10) && 5 * k < 64)
-                ux |= ~(uint64_t)0 << (5 * k); /* the sign: a negative difference */
-        } while (more);
-        c = rle_coco_undo((int64_t)ux, back2, m);
+        if (rle_coco_read_count(s, n, &p, &x) != RLE_COUNT_OK)
+            return 1;
+        c = rle_coco_undo(x, back2, m);
         if (c < 0 || c > total - pos)
             return 1;
         if (dst)
