@@ -99,6 +99,12 @@ def csv_image_texts(data: npt.NDArray[np.uint8], row_info: npt.NDArray[np.int64]
                     row_order: npt.NDArray[np.int32], row_start: npt.NDArray[np.int64],
                     image: int) -> tuple[list[bytes], list[int]]: ...
 
+def csv_image_decode(data: npt.NDArray[np.uint8], row_info: npt.NDArray[np.int64],
+                     row_order: npt.NDArray[np.int32], row_start: npt.NDArray[np.int64],
+                     image: int, channel_of_class: npt.NDArray[np.int64],
+                     out: npt.NDArray[Any], order_f: bool, base: int, relative: bool,
+                     strict: bool, pattern: int, clear: bool) -> int: ...
+
 def coco_line(text: bytes, total: int, value: int, zeroed: bool) -> bytes | None: ...
 
 COMBINE_UNION: int

@@ -206,6 +206,9 @@ class MaskTable:
         self._open()
         image = self._images.ids[k]
         shape = self._shapes(k, image)
+        stack = self._decode_image.straight(self._images, k, shape, out)
+        if stack is not None:
+            return stack
         texts, classes = self._images.texts_of(k)
         try:
             return self._decode_image(texts, classes, shape, out)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from . import _codec
 from ._classes import decode_classes, decode_instances, stack_rows
 from ._csvfile import RowIndex, TableError, read_bytes, read_header
-from ._decode import DecodeOptions, decode, decode_options, writable_out
+from ._decode import DecodeOptions, decode, decode_options, lazy_zeros, writable_out
 from ._errors import RLEError
 from ._inputs import as_source
 from ._sizes import find_size_columns, sizes_per_image
@@ -210,6 +210,17 @@ class Images:
         names = self.file_classes
         return texts, [names[cls] if cls >= 0 else None for cls in numbers]
 
+    def decode_stack(self, image: int, channel_of_class: npt.NDArray[np.int64],
+                     out: npt.NDArray[Any], opts: DecodeOptions, clear: bool) -> bool:
+        """Image number ``image``'s rows straight from the file's bytes into the C-contiguous
+        ``(H, W, C)`` array ``out`` (zeroed first if ``clear``), a row of class number k
+        into channel ``channel_of_class[k]``: True when done; False, ``out`` untouched, when
+        a row needs the general path (a malformed one, whose error that path words)."""
+        assert self.data is not None, "attach the file's bytes first"
+        return bool(_codec.csv_image_decode(
+            self.data, self.row_info, self.row_order, self.row_start, image, channel_of_class,
+            out, opts.order_f, opts.base, opts.relative, opts.strict, opts.pattern, clear) < 0)
+
     def attach(self, data: npt.NDArray[np.uint8]) -> None:
         """The file's bytes again, after unpickling."""
         self.data = data
@@ -250,6 +261,31 @@ class ImageDecoder:
         self._channel: dict[str | None, int] = {cls: k for k, cls in enumerate(self.classes)}
         self._channels_options = self._checked(self._options.get("dtype", "u1"))
         self._stacked = layout == "channels" and bool(self.classes)
+        # The channel of each class number of the Images last decoded straight.
+        self._slots: tuple[list[str], npt.NDArray[np.int64]] | None = None
+
+    def straight(self, images: Images, image: int, shape: tuple[int, int],
+                 out: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+        """Image number ``image`` of ``images`` in the channels layout, decoded from the
+        file's bytes in one kernel call (no texts or objects per row between: the path of
+        every sample a data loader reads); None where that path does not apply (another
+        layout; an ``out`` that is not a writable C-contiguous array of the dtype; a row it
+        does not take), for :meth:`__call__` to decode or word the error."""
+        if not self._stacked:
+            return None
+        opts, full = self._channels_options, (*shape, len(self.classes))
+        if out is None:
+            lazy = lazy_zeros(opts.dtype.itemsize * shape[0] * shape[1] * len(self.classes))
+            stack, clear = (np.zeros if lazy else np.empty)(full, opts.dtype), not lazy
+        elif (type(out) is np.ndarray and out.shape == full and out.dtype == opts.dtype
+              and out.flags.c_contiguous and out.flags.writeable):
+            stack, clear = out, True
+        else:
+            return None
+        if self._slots is None or self._slots[0] is not images.file_classes:
+            self._slots = images.file_classes, np.array(
+                [self._channel.get(name, 0) for name in images.file_classes], np.int64)
+        return stack if images.decode_stack(image, self._slots[1], stack, opts, clear) else None
 
     def _checked(self, dtype: Any) -> DecodeOptions:
         opts = self._options

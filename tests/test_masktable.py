@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from reference import random_mask, ref_decode, ref_encode
+from reference import random_mask, ref_check, ref_decode, ref_decode_lenient, ref_encode
 
 import rlecodec
 from rlecodec import MaskTable, RLEError
@@ -332,3 +332,61 @@ def test_options_are_checked_when_the_table_opens(severstal):
         MaskTable(path.parent / "missing.csv", SHAPE)
     assert repr(MaskTable(path, SHAPE)).startswith("MaskTable(")
     assert isinstance(rlecodec.MaskTable(path, SHAPE)[0], np.ndarray)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_straight_from_the_file_matches_the_reference(tmp_path, seed):
+    """The channels layout's one-call path from the file's bytes, on random rows of every
+    variant: classes repeated (OR-ed), unknown or empty (channel 0), unsorted and overlapping runs
+    (strict=False), malformed rows (an error, a given out untouched; a quote, escaped in
+    the file, is left to the general path to word), other dtypes and values."""
+    rng = np.random.default_rng(seed)
+    order, base, relative = rng.choice(["F", "C"]), int(rng.integers(2)), bool(rng.random() < .3)
+    strict = bool(rng.random() < 0.5)
+    dtype, value = [(np.uint8, 1), (bool, True), (np.float32, 0.5), (np.int16, -3)][seed % 4]
+    shape = (int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+    rows, truth = [], {}
+    for k in range(12):
+        image = f"i{k}"
+        want = np.zeros((*shape, 3), bool)
+        for _ in range(int(rng.integers(1, 5))):
+            cls = rng.choice(["1", "2", "3", "7", ""])  # 7 and none: channel 0
+            text = ref_encode(random_mask(rng, *shape), order, base, relative)
+            if not strict and not relative and rng.random() < 0.3:
+                pairs = text.split()
+                pairs = [pairs[i:i + 2] for i in range(0, len(pairs), 2)]
+                rng.shuffle(pairs)
+                text = " ".join(" ".join(p) for p in pairs + pairs[:1])  # unsorted, overlaps
+            if rng.random() < 0.1:
+                text += " 1 x" if rng.random() < 0.5 else ' 2 "3"'  # (the file escapes it)
+            rows.append([image, cls, text])
+            if want is not None and ref_check(text, shape[0] * shape[1], base, relative,
+                                              strict) is None:
+                want[:, :, {"2": 1, "3": 2}.get(cls, 0)] |= ref_decode_lenient(
+                    text, shape, order, base, relative).astype(bool)
+            else:
+                want = None
+        truth[image] = want
+    rng.shuffle(rows)
+    path = write(tmp_path / "s.csv", ["ImageId", "ClassId", "EncodedPixels"], rows)
+    table = MaskTable(path, shape, classes=["1", "2", "3"], order=order, base=base,
+                      relative=relative, strict=strict, dtype=dtype, value=value)
+    decoder = table._decode_image
+    for k, image in enumerate(table.ids):
+        buf = np.full((*shape, 3), 5, dtype)
+        if truth[image] is None:
+            with pytest.raises(RLEError, match=f"image '{image}'"):
+                table[image]
+            with pytest.raises(RLEError):
+                table.decode(image, out=buf)
+            assert (buf == np.array(5, dtype)).all(), "a bad row changed out"
+            continue
+        expected = np.where(truth[image], np.array(value, dtype), np.array(0, dtype))
+        got = table[image]
+        assert got.dtype == np.dtype(dtype) and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, expected)
+        assert table.decode(image, out=buf) is buf
+        np.testing.assert_array_equal(buf, expected)
+        straight = decoder.straight(table._images, k, shape, None)
+        assert straight is not None, "the straight path was not taken"
+        np.testing.assert_array_equal(straight, expected)
