@@ -298,3 +298,41 @@ def test_from_kaggle_names_a_bad_pair_deep_in_a_long_text():
             coco.from_kaggle(" ".join(bad), shape)
         want = 2 * pair + (1 if reason == "not_a_number" else 0)
         assert (info.value.token, info.value.reason) == (want, reason)
+
+
+def test_the_usual_call_is_the_general_path():
+    """One dict of compressed counts into a new mask goes a short way to the kernel: the
+    same pixels, dtype, memory order and errors as the general path (threads=1), on valid
+    strings as bytes and str and on corrupted ones."""
+    from rlecodec.coco import _decode_usual
+    rng = np.random.default_rng(5)
+    kinds = [(np.uint8, 1, "C"), (bool, True, "F"), (np.float32, 0.5, "F"), (np.int16, -2, "C")]
+    for m in masks():
+        rle = pycoco.encode(np.asfortranarray(m))
+        for counts in (rle["counts"], rle["counts"].decode()):
+            obj = {"size": list(m.shape), "counts": counts}
+            assert _decode_usual(obj, np.uint8, 1, False) is not None, "the short way"
+            for dtype, value, memory in kinds:
+                got = coco.decode(obj, dtype=dtype, value=value, memory=memory)
+                want = np.where(m != 0, np.array(value, dtype), np.array(0, dtype))
+                np.testing.assert_array_equal(got, want)
+                assert got.dtype == np.dtype(dtype)
+                assert got.flags.f_contiguous if memory == "F" else got.flags.c_contiguous
+        for _ in range(4):  # a byte replaced, dropped or added: an error, worded alike
+            data = bytearray(rle["counts"])
+            k = int(rng.integers(len(data)))
+            edit = int(rng.integers(3))
+            if edit == 0:
+                data[k] = int(rng.integers(40, 128))
+            elif edit == 1:
+                del data[k]
+            else:
+                data.insert(k, int(rng.integers(48, 112)))
+            obj = {"size": list(m.shape), "counts": bytes(data)}
+            outcomes = []
+            for threads in (None, 1):
+                try:
+                    outcomes.append(coco.decode(obj, threads=threads).tolist())
+                except rlecodec.RLEError as err:
+                    outcomes.append((str(err), err.reason, err.token))
+            assert outcomes[0] == outcomes[1]

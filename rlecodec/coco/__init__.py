@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from .. import _codec
 from .._decode import decode as _decode_kaggle
-from .._decode import decode_options, decode_sources, writable_out
+from .._decode import decode_options, decode_sources, lazy_zeros, writable_out
 from .._encode import encode as _encode_kaggle
 from .._encode import mask_coco, mask_runs
 from .._errors import KernelError, RLEError, describe_item, kernel_errors
@@ -152,8 +152,12 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
     [[1], [0]]
     """
     if type(obj) is dict and out is None and window is None and memory in ("C", "F"):
-        # The usual call, one RLE into a new mask, with the least Python in between (a
-        # small mask costs little more than these lines).
+        if threads is None:
+            mask = _decode_usual(obj, dtype, value, memory == "F")
+            if mask is not None:
+                return mask
+        # One RLE into a new mask, with the least Python in between (a small mask costs
+        # little more than these lines).
         shape1, data1 = _counts_data(obj)
         return decode_sources([_codec.CocoCounts(data1)], shape1, None,
                               decode_options("F", 0, False, True, dtype, value), batch=False,
@@ -195,6 +199,30 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
     return decode_sources(sources, shape, out, opts, batch=batch,
                           threads=resolve_threads(threads, len(items)) if batch else threads,
                           fortran=memory == "F", explain=explain)
+
+
+def _decode_usual(obj: dict[str, Any], dtype: npt.DTypeLike, value: Any,
+                  fortran: bool) -> npt.NDArray[Any] | None:
+    """The usual call of :func:`decode`: one RLE of compressed counts as pycocotools writes
+    it (a ``[h, w]`` list, ``bytes`` or ASCII ``str``) into a new mask under 32 MiB, with
+    the least Python before the kernel (about 1 us; a Severstal mask takes 15).  None for
+    anything else, which the general path checks and words."""
+    size, counts = obj.get("size"), obj.get("counts")
+    if type(counts) is str and counts.isascii():
+        counts = counts.encode()
+    if type(size) is not list or len(size) != 2 or type(counts) is not bytes:
+        return None
+    h, w = size
+    if type(h) is not int or type(w) is not int or not (0 <= h < 2**31 and 0 <= w < 2**31):
+        return None
+    opts = decode_options("F", 0, False, True, dtype, value)
+    if lazy_zeros(opts.dtype.itemsize * h * w):
+        return None
+    mask = np.empty((w, h), opts.dtype).T if fortran else np.empty((h, w), opts.dtype)
+    with kernel_errors(_explain, (h, w), counts):
+        _codec.decode_one(_codec.CocoCounts(counts), mask, h, w, True, 0, False, True,
+                          opts.pattern, False, True)
+    return mask
 
 
 def from_kaggle(text: Any, shape: tuple[int, int], *, order: str = "F", base: int = 1,
