@@ -107,6 +107,9 @@ def csv_image_decode(data: npt.NDArray[np.uint8], row_info: npt.NDArray[np.int64
 
 def coco_line(text: bytes, total: int, value: int, zeroed: bool) -> bytes | None: ...
 
+def coco_decode_usual(obj: dict[str, Any], dtype: np.dtype[Any], pattern: int, fortran: bool,
+                      max_bytes: int) -> npt.NDArray[Any] | None: ...
+
 COMBINE_UNION: int
 COMBINE_INTERSECTION: int
 COMBINE_DIFFERENCE: int

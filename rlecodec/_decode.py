@@ -85,13 +85,13 @@ def writable_out(out: Any, ndim: int) -> npt.NDArray[Any]:
 # glibc serves allocations above 32 MiB with fresh mmap pages that the OS zeroes lazily:
 # there np.zeros is free and only the runs need writing.  Below, memory is recycled and
 # zeroing costs a pass, so the kernel writes zeros and runs in one pass over np.empty.
-_LAZY_ZEROS_BYTES = 32 << 20
+LAZY_ZEROS_BYTES = 32 << 20
 
 
 def lazy_zeros(nbytes: int) -> bool:
     """Whether a new output of ``nbytes`` is made as np.zeros (pages the OS zeroes when
     first touched, so only runs need writing) rather than np.empty written in full."""
-    return nbytes >= _LAZY_ZEROS_BYTES
+    return nbytes >= LAZY_ZEROS_BYTES
 
 
 def decode_sources(sources: list[Any], shape: Any, out: npt.NDArray[Any] | None,

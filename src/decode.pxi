@@ -101,37 +101,78 @@ def decode_one(object rle, object out, int64_t h, int64_t w, bint order_f, int64
     """Parse one normalised source and write it into the 2-D array ``out`` (untouched if the
     source is malformed: parsing ends before writing starts, unless ``out`` is ``fresh``,
     new and dropped by the caller on an error), with the GIL released."""
-    cdef RunBuf rb = runbuf_empty()
-    cdef ErrInfo err
     cdef Target t
     cdef Source src
     cdef list keep = []
-    cdef int code = E_SIZE, kind
     cdef _Buffer buf = _Buffer(out, True)
     check_out_view(&buf.view, h, w, False)
     check_base_arg(base)
     target_init(&t, &buf.view, h, w, order_f, base, relative, strict, pattern, zeroed)
     source_set(&src, rle, keep)
-    kind = coco_line_kind(&src, &t)
+    decode_source(&src, &t, fresh)
+
+
+cdef int decode_source(const Source *src, const Target *t, bint fresh) except -1:
+    """decode_one's work, once its source and target are set: a compressed COCO string the
+    straight way where it goes (coco_line_kind), else parsed, then written."""
+    cdef RunBuf rb = runbuf_empty()
+    cdef ErrInfo err
+    cdef int code = E_SIZE, kind = coco_line_kind(src, t)
     if kind == LINE_DIRECT and not fresh and t.total <= LINE_SCRATCH_MAX:
         kind = LINE_COPIED  # (one pass into scratch and a copy beat checking, then writing)
     if kind != LINE_NONE:
         with nogil:
             if kind == LINE_DIRECT and not fresh:
-                code = coco_line_write(&src, &t, 0, kind, False)
+                code = coco_line_write(src, t, 0, kind, False)
             if fresh or kind != LINE_DIRECT or code == OK:
-                code = coco_line_write(&src, &t, 0, kind, True)
+                code = coco_line_write(src, t, 0, kind, True)
         if code == OK:
-            return
+            return 0
     memset(&err, 0, sizeof(err))  # (an out-of-memory failure sets only the code)
     with nogil:
-        code = parse_source(&src, &rb, base, t.total, relative, strict, False, NULL, &err)
+        code = parse_source(src, &rb, t.base, t.total, t.relative, t.strict, False, NULL,
+                            &err)
         if code == OK:
-            code = target_write(&t, 0, &rb, &err)  # (which frees the runs)
+            code = target_write(t, 0, &rb, &err)  # (which frees the runs)
         else:
             runbuf_free(&rb)
     if code != OK:
         raise_error(&err, None)
+    return 0
+
+
+def coco_decode_usual(dict obj, object dtype, uint64_t pattern, bint fortran,
+                      int64_t max_bytes):
+    """The usual COCO decode: ``obj`` of compressed counts (``bytes`` or ASCII ``str``)
+    and a ``[h, w]`` list of ints into a new ``(H, W)`` array of ``dtype`` (Fortran-ordered
+    if ``fortran``) of fewer than ``max_bytes``, as decode_one writes a fresh mask; None
+    for any other object, left to the facade's general path.  KernelError if malformed."""
+    cdef object size = obj.get("size"), counts = obj.get("counts"), mask
+    cdef Py_ssize_t n = 0
+    cdef int64_t h, w
+    cdef Target t
+    cdef Source src
+    if type(size) is not list or len(<list> size) != 2:
+        return None
+    if type(counts) is str and (<str> counts).isascii():
+        src.text = <const uint8_t *> PyUnicode_AsUTF8AndSize(counts, &n)
+    elif type(counts) is bytes:
+        src.text = <const uint8_t *> PyBytes_AS_STRING(counts)
+        n = PyBytes_GET_SIZE(counts)
+    else:
+        return None
+    oh, ow = size
+    if type(oh) is not int or type(ow) is not int or not (0 <= oh < 2**31 and 0 <= ow < 2**31):
+        return None
+    h, w = oh, ow
+    if h * w >= max_bytes // <int64_t> dtype.itemsize:
+        return None
+    src.kind, src.n, src.tokens = SRC_COCO_TEXT, n, NULL
+    mask = np.empty((w, h), dtype).T if fortran else np.empty((h, w), dtype)
+    cdef _Buffer buf = _Buffer(mask, True)
+    target_init(&t, &buf.view, h, w, True, 0, False, True, pattern, False)
+    decode_source(&src, &t, True)
+    return mask
 
 
 cdef class DecodeBatch:

@@ -336,3 +336,11 @@ def test_the_usual_call_is_the_general_path():
                 except rlecodec.RLEError as err:
                     outcomes.append((str(err), err.reason, err.token))
             assert outcomes[0] == outcomes[1]
+    for unusual in [{"size": (2, 2), "counts": b"04"}, {"size": [True, 4], "counts": b"04"},
+                    {"size": [2**40, 1], "counts": b"04"}, {"size": [2, 2], "counts": [0, 4]},
+                    {"size": [2, 2], "counts": "0\u00e94"}, {"size": [2, 2, 1], "counts": b"04"},
+                    {"size": [8192, 8192], "counts": b"0"}, {"counts": b"04"}]:
+        assert _decode_usual(unusual, np.uint8, 1, False) is None, unusual
+    assert coco.decode({"size": (2, 2), "counts": b"04"}).tolist() == [[1, 1], [1, 1]]
+    with pytest.raises(TypeError):
+        coco.decode({"size": [2, 2], "counts": 4})

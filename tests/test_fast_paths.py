@@ -255,11 +255,11 @@ def test_large_masks_read_in_bands_match_the_reference(monkeypatch, bands):
 
 @pytest.mark.parametrize("bands", [2, 3, 7])
 def test_large_outputs_written_in_bands_match_the_reference(monkeypatch, bands):
-    """New outputs above rlecodec._decode._LAZY_ZEROS_BYTES are written in bands of memory
+    """New outputs above rlecodec._decode.LAZY_ZEROS_BYTES are written in bands of memory
     lines, one per thread, after the whole input is checked: every part of every run lands
     in its band, in both orders and for every dtype; a malformed input raises as always
     (the size limit is lowered here so that small outputs take the path)."""
-    monkeypatch.setattr(rlecodec._decode, "_LAZY_ZEROS_BYTES", 0)
+    monkeypatch.setattr(rlecodec._decode, "LAZY_ZEROS_BYTES", 0)
     rng = np.random.default_rng(bands)
     h, w = 41, 23
     cases = [np.ones((h, w), np.uint8), blobs(h, w, 4, rng), np.zeros((h, w), np.uint8),
