@@ -95,13 +95,12 @@ def csv_index(data: npt.NDArray[np.uint8], pos: int, first_line: int, ncols: int
               slot: npt.NDArray[np.int64], k: int) -> tuple[
                   npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.int64]]: ...
 
-def csv_image_texts(data: npt.NDArray[np.uint8], row_info: npt.NDArray[np.int64],
-                    row_order: npt.NDArray[np.int32], row_start: npt.NDArray[np.int64],
-                    image: int) -> tuple[list[bytes], list[int]]: ...
-
-def csv_image_decode(data: npt.NDArray[np.uint8], row_info: npt.NDArray[np.int64],
-                     row_order: npt.NDArray[np.int32], row_start: npt.NDArray[np.int64],
-                     image: int, channel_of_class: npt.NDArray[np.int64],
+@disjoint_base
+class CsvRows:
+    def __new__(cls, data: npt.NDArray[np.uint8], row_info: npt.NDArray[np.int64],
+                row_order: npt.NDArray[np.int32], row_start: npt.NDArray[np.int64]) -> Self: ...
+    def texts(self, image: int) -> tuple[list[bytes], list[int]]: ...
+    def decode_stack(self, image: int, channel_of_class: npt.NDArray[np.int64],
                      out: npt.NDArray[Any], order_f: bool, base: int, relative: bool,
                      strict: bool, pattern: int, clear: bool) -> int: ...
 

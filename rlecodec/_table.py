@@ -105,6 +105,7 @@ class Images:
     """
 
     data: npt.NDArray[np.uint8] | None
+    _csv_rows: _codec.CsvRows  # made when first needed, never pickled
 
     def __init__(self, path: str, columns_hint: dict[str, str | None]) -> None:
         self.path = path
@@ -205,8 +206,7 @@ class Images:
         """The texts (as the file's bytes) and classes of image number ``image``'s rows: what
         an :class:`ImageDecoder` takes, without a :class:`Row` each."""
         assert self.data is not None, "attach the file's bytes first"
-        texts, numbers = _codec.csv_image_texts(self.data, self.row_info, self.row_order,
-                                                self.row_start, image)
+        texts, numbers = self._rows().texts(image)
         names = self.file_classes
         return texts, [names[cls] if cls >= 0 else None for cls in numbers]
 
@@ -216,10 +216,19 @@ class Images:
         ``(H, W, C)`` array ``out`` (zeroed first if ``clear``), a row of class number k
         into channel ``channel_of_class[k]``: True when done; False, ``out`` untouched, when
         a row needs the general path (a malformed one, whose error that path words)."""
-        assert self.data is not None, "attach the file's bytes first"
-        return bool(_codec.csv_image_decode(
-            self.data, self.row_info, self.row_order, self.row_start, image, channel_of_class,
-            out, opts.order_f, opts.base, opts.relative, opts.strict, opts.pattern, clear) < 0)
+        return bool(self._rows().decode_stack(image, channel_of_class, out, opts.order_f,
+                                              opts.base, opts.relative, opts.strict,
+                                              opts.pattern, clear) < 0)
+
+    def _rows(self) -> _codec.CsvRows:
+        """The file's bytes and the row index, checked once, as the kernels read them."""
+        try:
+            return self._csv_rows
+        except AttributeError:
+            assert self.data is not None, "attach the file's bytes first"
+            self._csv_rows = _codec.CsvRows(self.data, self.row_info, self.row_order,
+                                            self.row_start)
+            return self._csv_rows
 
     def attach(self, data: npt.NDArray[np.uint8]) -> None:
         """The file's bytes again, after unpickling."""
@@ -228,6 +237,7 @@ class Images:
     def __getstate__(self) -> dict[str, Any]:
         state = {**self.__dict__, "data": None}
         state.pop("_found", None)  # (remembered lookups stay in their process)
+        state.pop("_csv_rows", None)  # (it holds the file's bytes)
         return state
 
     def __len__(self) -> int:

@@ -175,122 +175,124 @@ def csv_index(const uint8_t[::1] data, Py_ssize_t pos, int64_t first_line, Py_ss
     return bounds[:cs.nrec], escaped[:cs.nrec], lines[:cs.nrec]
 
 
-def csv_image_texts(const uint8_t[::1] data, const int64_t[:, ::1] row_info,
-                    const int32_t[::1] row_order, const int64_t[::1] row_start,
-                    Py_ssize_t image):
-    """The texts of image ``image``'s rows, ``row_order[row_start[image]:row_start[image +
-    1]]``, as bytes ("" escapes undone) and their class numbers (-1: none), where
-    ``row_info`` holds each row's text start and end in ``data``, its escape flag and class.
-    One call instead of a few numpy operations: a mask is read right after a megabyte of
-    zeros has been written, when every numpy code path is cold."""
-    cdef Py_ssize_t n = data.shape[0], k, r
-    cdef int64_t start, end
-    if not 0 <= image < row_start.shape[0] - 1 or row_info.shape[1] != 4:
-        raise ValueError("bad arguments")
-    cdef int64_t first = row_start[image], last = row_start[image + 1]
-    if not 0 <= first <= last <= row_order.shape[0]:
-        raise ValueError("bad arguments")
-    texts, classes = [], []
-    for k in range(first, last):
-        r = row_order[k]
-        if not 0 <= r < row_info.shape[0]:
-            raise ValueError("bad arguments")
-        start, end = row_info[r, 0], row_info[r, 1]
-        if not 0 <= start <= end <= n:
-            raise ValueError("bad arguments")
-        text = PyBytes_FromStringAndSize(<const char *> &data[start] if end > start else NULL,
-                                         end - start)
-        texts.append(text.replace(b'""', b'"') if row_info[r, 2] else text)
-        classes.append(row_info[r, 3])
-    return texts, classes
+cdef class CsvRows:
+    """An indexed CSV file's bytes with its rows grouped by image, checked once, for reading
+    one image's rows at a time: ``row_info`` holds each row's text start and end in
+    ``data``, its "" escape flag and its class number (-1: none); image k's rows are
+    ``row_order[row_start[k]:row_start[k + 1]]``."""
+    cdef const uint8_t[::1] data
+    cdef const int64_t[:, ::1] row_info
+    cdef const int32_t[::1] row_order
+    cdef const int64_t[::1] row_start
 
+    def __cinit__(self, const uint8_t[::1] data, const int64_t[:, ::1] row_info,
+                  const int32_t[::1] row_order, const int64_t[::1] row_start):
+        cdef Py_ssize_t k, r, n = data.shape[0], rows = row_info.shape[0]
+        if row_info.shape[1] != 4 or row_start.shape[0] < 1 or row_start[0] != 0 or \
+                row_start[row_start.shape[0] - 1] != row_order.shape[0]:
+            raise ValueError("bad arguments")
+        for r in range(rows):
+            if not 0 <= row_info[r, 0] <= row_info[r, 1] <= n:
+                raise ValueError("bad arguments")
+        for k in range(row_order.shape[0]):
+            if not 0 <= row_order[k] < rows:
+                raise ValueError("bad arguments")
+        for k in range(row_start.shape[0] - 1):
+            if row_start[k] > row_start[k + 1]:
+                raise ValueError("bad arguments")
+        self.data, self.row_info, self.row_order = data, row_info, row_order
+        self.row_start = row_start
 
-def csv_image_decode(const uint8_t[::1] data, const int64_t[:, ::1] row_info,
-                     const int32_t[::1] row_order, const int64_t[::1] row_start,
-                     Py_ssize_t image, const int64_t[::1] channel_of_class, object out,
+    cdef int64_t first_row(self, Py_ssize_t image) except -1:
+        if not 0 <= image < self.row_start.shape[0] - 1:
+            raise IndexError("no such image")
+        return self.row_start[image]
+
+    def texts(self, Py_ssize_t image):
+        """The texts of image ``image``'s rows as bytes ("" escapes undone) and their class
+        numbers.  One call instead of a few numpy operations: a mask is read right after a
+        megabyte of zeros has been written, when every numpy code path is cold."""
+        cdef int64_t k, r, start, end, first = self.first_row(image)
+        texts, classes = [], []
+        for k in range(first, self.row_start[image + 1]):
+            r = self.row_order[k]
+            start, end = self.row_info[r, 0], self.row_info[r, 1]
+            text = PyBytes_FromStringAndSize(
+                <const char *> &self.data[start] if end > start else NULL, end - start)
+            texts.append(text.replace(b'""', b'"') if self.row_info[r, 2] else text)
+            classes.append(self.row_info[r, 3])
+        return texts, classes
+
+    def decode_stack(self, Py_ssize_t image, const int64_t[::1] channel_of_class, object out,
                      bint order_f, int64_t base, bint relative, bint strict,
                      uint64_t pattern, bint clear):
-    """Image ``image``'s rows (found as by csv_image_texts) decoded straight from the file's
-    bytes into channel ``channel_of_class[class]`` of the C-contiguous ``(H, W, C)`` array
-    ``out`` (a row without a class into channel 0), with the GIL released: every row parsed
-    first, then ``out`` zeroed (``clear``) and only the runs written, a channel's rows
-    OR-ed.  Returns -1 when done, else the place among the image's rows of the first row it
-    does not take (malformed, or holding "" escapes), ``out`` untouched: the general path
-    then decodes it or words the error."""
-    cdef _Buffer buf = _Buffer(out, True)
-    cdef Py_buffer *v = &buf.view
-    cdef Py_ssize_t n = data.shape[0], k, r, rows, bad = -1
-    cdef int64_t first, last, start, end, cls, channels
-    cdef Target t
-    cdef Source src
-    cdef ErrInfo err
-    cdef int code = OK
-    cdef RunBuf *runs
-    cdef int64_t *slot
-    if (v.ndim != 3 or v.itemsize not in (1, 2, 4, 8) or v.strides[2] != v.itemsize
-            or v.strides[1] != v.shape[2] * v.itemsize or v.strides[0] != v.shape[1] * v.strides[1]
-            or not 0 <= image < row_start.shape[0] - 1 or row_info.shape[1] != 4):
-        raise ValueError("bad arguments")
-    check_base_arg(base)
-    channels = v.shape[2]
-    first, last = row_start[image], row_start[image + 1]
-    if not 0 <= first <= last <= row_order.shape[0]:
-        raise ValueError("bad arguments")
-    rows = last - first
-    runs = <RunBuf *> calloc(<size_t> rows + 1, sizeof(RunBuf))
-    slot = <int64_t *> calloc(<size_t> rows + 1, sizeof(int64_t))
-    if runs == NULL or slot == NULL:
-        free(runs)
-        free(slot)
-        raise_nomem()
-    for k in range(rows):  # (every index checked here, with the GIL, before the kernels)
-        r = row_order[first + k]
-        if not 0 <= r < row_info.shape[0]:
-            bad = -2
-            break
-        start, end, cls = row_info[r, 0], row_info[r, 1], row_info[r, 3]
-        if not 0 <= start <= end <= n or cls >= channel_of_class.shape[0]:
-            bad = -2
-            break
-        slot[k] = channel_of_class[cls] if cls >= 0 else 0
-        if not 0 <= slot[k] < channels:
-            bad = -2
-            break
-    if bad == -2:
-        free(runs)
-        free(slot)
-        raise ValueError("bad arguments")
-    target_init(&t, v, v.shape[0], v.shape[1], order_f, base, relative, strict, pattern, True)
-    t.s_item, t.s0, t.s1 = v.strides[2], v.strides[0], v.strides[1]  # (channels last)
-    memset(&err, 0, sizeof(err))
-    with nogil:
-        for k in range(rows):
-            r = row_order[first + k]
-            src.kind = SRC_TEXT
-            src.text = &data[0] + row_info[r, 0] if n else NULL
-            src.n = row_info[r, 1] - row_info[r, 0]
-            src.tokens = NULL
-            if row_info[r, 2]:
-                bad = k
-                break
-            code = parse_source(&src, &runs[k], base, t.total, relative, strict, False, NULL,
-                                &err)
-            if code != OK:
-                bad = k
-                break
-        if bad < 0:
-            if clear:
-                memset(v.buf, 0, <size_t> (v.shape[0] * v.strides[0]))
+        """Image ``image``'s rows decoded straight from the file's bytes into channel
+        ``channel_of_class[class]`` of the C-contiguous ``(H, W, C)`` array ``out`` (a row
+        without a class into channel 0), with the GIL released: every row parsed first,
+        then ``out`` zeroed (``clear``) and only the runs written, a channel's rows OR-ed.
+        Returns -1 when done, else the place among the image's rows of the first row it
+        does not take (malformed, or holding "" escapes), ``out`` untouched: the general
+        path then decodes it or words the error."""
+        cdef _Buffer buf = _Buffer(out, True)
+        cdef Py_buffer *v = &buf.view
+        cdef int64_t first = self.first_row(image), k, r, cls, rows, bad = -1
+        cdef Target t
+        cdef Source src
+        cdef ErrInfo err
+        cdef int code = OK
+        cdef RunBuf *runs
+        cdef int64_t *slot
+        if (v.ndim != 3 or v.itemsize not in (1, 2, 4, 8) or v.strides[2] != v.itemsize
+                or v.strides[1] != v.shape[2] * v.itemsize
+                or v.strides[0] != v.shape[1] * v.strides[1]):
+            raise ValueError("bad arguments")
+        check_base_arg(base)
+        rows = self.row_start[image + 1] - first
+        runs = <RunBuf *> calloc(<size_t> rows + 1, sizeof(RunBuf))
+        slot = <int64_t *> calloc(<size_t> rows + 1, sizeof(int64_t))
+        if runs == NULL or slot == NULL:
+            free(runs)
+            free(slot)
+            raise_nomem()
+        for k in range(rows):  # (checked here, with the GIL, before the kernels)
+            cls = self.row_info[self.row_order[first + k], 3]
+            slot[k] = channel_of_class[cls] if 0 <= cls < channel_of_class.shape[0] else (
+                0 if cls < 0 else -1)
+            if not 0 <= slot[k] < v.shape[2]:
+                free(runs)
+                free(slot)
+                raise ValueError("bad arguments")
+        target_init(&t, v, v.shape[0], v.shape[1], order_f, base, relative, strict, pattern,
+                    True)
+        t.s_item, t.s0, t.s1 = v.strides[2], v.strides[0], v.strides[1]  # (channels last)
+        memset(&err, 0, sizeof(err))
+        src.kind, src.tokens = SRC_TEXT, NULL
+        with nogil:
             for k in range(rows):
-                if code == OK:
-                    code = target_write(&t, slot[k], &runs[k], &err)  # (which frees them)
-                else:
+                r = self.row_order[first + k]
+                if self.row_info[r, 2]:
+                    bad = k
+                    break
+                src.text = &self.data[0] + self.row_info[r, 0] if self.data.shape[0] else NULL
+                src.n = self.row_info[r, 1] - self.row_info[r, 0]
+                code = parse_source(&src, &runs[k], base, t.total, relative, strict, False,
+                                    NULL, &err)
+                if code != OK:
+                    bad = k
+                    break
+            if bad < 0:
+                if clear:
+                    memset(v.buf, 0, <size_t> (v.shape[0] * v.strides[0]))
+                for k in range(rows):
+                    if code == OK:
+                        code = target_write(&t, slot[k], &runs[k], &err)  # (which frees them)
+                    else:
+                        runbuf_free(&runs[k])
+            else:
+                for k in range(rows):
                     runbuf_free(&runs[k])
-        else:
-            for k in range(rows):
-                runbuf_free(&runs[k])
-    free(runs)
-    free(slot)
-    if code == E_NOMEM:
-        raise_nomem()
-    return bad
+        free(runs)
+        free(slot)
+        if code == E_NOMEM:
+            raise_nomem()
+        return bad

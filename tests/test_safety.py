@@ -253,17 +253,39 @@ def test_the_table_row_reader_checks_every_offset():
     info = np.array([[4, 7, 0, 0], [13, 20, 1, 1]], np.int64)
     order = np.array([1, 0], np.int32)
     start = np.array([0, 1, 2], np.int64)
+    rows = _codec.CsvRows(data, info, order, start)
     # (a known answer: row 1 belongs to image 0, its "" escapes undone)
-    assert _codec.csv_image_texts(data, info, order, start, 0) == ([b'3 "1"'], [1])
-    assert _codec.csv_image_texts(data, info, order, start, 1) == ([b"1 2"], [0])
-    bad_calls = [
-        (info, order, start, 2), (info, order, start, -1),
-        (np.array([[4, 7, 0, 0], [13, 99, 1, 1]], np.int64), order, start, 0),  # past the end
-        (np.array([[8, 7, 0, 0], [13, 20, 1, 1]], np.int64), order, start, 1),  # end < start
-        (info, np.array([5, 0], np.int32), start, 0),                          # no such row
-        (info, order, np.array([0, 3, 3], np.int64), 0),                       # past the rows
-        (info[:, :3].copy(), order, start, 0),
+    assert rows.texts(0) == ([b'3 "1"'], [1])
+    assert rows.texts(1) == ([b"1 2"], [0])
+    for image in (2, -1):
+        with pytest.raises(IndexError):
+            rows.texts(image)
+        with pytest.raises(IndexError):
+            rows.decode_stack(image, np.zeros(2, np.int64), np.zeros((2, 2, 2), np.uint8),
+                              True, 1, False, True, 1, True)
+    stack = np.zeros((1, 4, 2), np.uint8)
+    assert rows.decode_stack(1, np.array([0, 1], np.int64), stack, True, 1, False, True, 1,
+                             True) == -1
+    assert stack[0, :, 0].tolist() == [1, 1, 0, 0] and not stack[:, :, 1].any()
+    assert rows.decode_stack(0, np.array([0, 1], np.int64), stack, True, 1, False, True, 1,
+                             True) == 0, "an escaped row is left to the general path"
+    bad_stacks = [
+        (np.array([0, 2], np.int64), stack),  # (image 0's class 1) a channel out has not
+        (np.array([0], np.int64), stack),     # a class with no channel
+        (np.array([0, 1], np.int64), np.zeros((4, 2), np.uint8)),
+        (np.array([0, 1], np.int64), np.zeros((1, 4, 2), np.uint8, order="F")[:, ::2]),
     ]
-    for row_info, row_order, row_start, image in bad_calls:
+    for channel_of_class, out in bad_stacks:
         with pytest.raises(ValueError):
-            _codec.csv_image_texts(data, row_info, row_order, row_start, image)
+            rows.decode_stack(0, channel_of_class, out, True, 1, False, True, 1, True)
+    bad_indexes = [
+        (np.array([[4, 7, 0, 0], [13, 99, 1, 1]], np.int64), order, start),  # past the end
+        (np.array([[8, 7, 0, 0], [13, 20, 1, 1]], np.int64), order, start),  # end < start
+        (info, np.array([5, 0], np.int32), start),                          # no such row
+        (info, order, np.array([0, 3, 3], np.int64)),                       # past the rows
+        (info, order, np.array([0, 2, 1], np.int64)),                       # going back
+        (info[:, :3].copy(), order, start),
+    ]
+    for row_info, row_order, row_start in bad_indexes:
+        with pytest.raises(ValueError):
+            _codec.CsvRows(data, row_info, row_order, row_start)
