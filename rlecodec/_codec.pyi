@@ -104,6 +104,14 @@ class CsvRows:
                      out: npt.NDArray[Any], order_f: bool, base: int, relative: bool,
                      strict: bool, pattern: int, clear: bool) -> int: ...
 
+@disjoint_base
+class StackReader:
+    def __new__(cls, rows: CsvRows, sorted_ids: npt.NDArray[np.uint8],
+                id_rank: npt.NDArray[np.int64], channel_of_class: npt.NDArray[np.int64],
+                shape: tuple[int, int, int], dtype: np.dtype[Any], zeros: bool, order_f: bool,
+                base: int, relative: bool, strict: bool, pattern: int) -> Self: ...
+    def get(self, key: object) -> npt.NDArray[Any] | None: ...
+
 def coco_line(text: bytes, total: int, value: int, zeroed: bool) -> bytes | None: ...
 
 def coco_decode_usual(obj: dict[str, Any], dtype: np.dtype[Any], pattern: int, fortran: bool,

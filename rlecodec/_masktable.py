@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _codec
 from ._csvfile import TableError, read_bytes
-from ._decode import decode_options
+from ._decode import decode_options, lazy_zeros
 from ._errors import RLEError
 from ._options import check_shape
 from ._sizes import Shapes, SizeError
@@ -72,6 +73,8 @@ class MaskTable:
     >>> table.texts("a.jpg")
     {'1': '1 2', '3': '4 1'}
     """
+
+    _reader: _codec.StackReader | None  # made at the first table[key], never pickled
 
     def __init__(self, path: str | os.PathLike[str],
                  shape: Shape | Callable[[str], Shape] | None = None, *,
@@ -132,6 +135,14 @@ class MaskTable:
     # ------------------------------------------------------------------ masks
     def __getitem__(self, key: str | int) -> npt.NDArray[Any]:
         """The mask of image ``key`` (an id, or a position in :attr:`ids`), a new array."""
+        try:
+            reader = self._reader
+        except AttributeError:
+            reader = self._reader = self._stack_reader()
+        if reader is not None:
+            mask = reader.get(key)
+            if mask is not None:
+                return mask
         return self._decode(self._number(key), None)
 
     def decode(self, image: str | int, out: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
@@ -225,6 +236,23 @@ class MaskTable:
                             "are the only source of sizes")
         return self._decode_image([], [], shape, out)
 
+    def _stack_reader(self) -> _codec.StackReader | None:
+        """__getitem__'s one-call path (StackReader), for the channels layout of a fixed
+        shape; None for any other table."""
+        decoder, shape = self._decode_image, self._shapes.fixed
+        if not decoder.stacked or shape is None or self._shapes.lookup is not None \
+                or self._shapes.columns is not None:
+            return None
+        self._open()
+        images, opts = self._images, decoder.channels_options
+        full = (*shape, len(decoder.classes))
+        ids = images.sorted_ids
+        return _codec.StackReader(
+            images.rows(), ids.view(np.uint8).reshape(len(ids), ids.dtype.itemsize),
+            images.id_rank, decoder.channel_slots(images), full, opts.dtype,
+            lazy_zeros(opts.dtype.itemsize * full[0] * full[1] * full[2]), opts.order_f,
+            opts.base, opts.relative, opts.strict, opts.pattern)
+
     def _open(self) -> None:
         """The file's bytes, opened again in a process this table was pickled into."""
         if self._images.data is not None:
@@ -239,6 +267,7 @@ class MaskTable:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         del state["_lock"]
+        state.pop("_reader", None)  # (it holds the file's bytes)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -206,7 +206,7 @@ class Images:
         """The texts (as the file's bytes) and classes of image number ``image``'s rows: what
         an :class:`ImageDecoder` takes, without a :class:`Row` each."""
         assert self.data is not None, "attach the file's bytes first"
-        texts, numbers = self._rows().texts(image)
+        texts, numbers = self.rows().texts(image)
         names = self.file_classes
         return texts, [names[cls] if cls >= 0 else None for cls in numbers]
 
@@ -216,11 +216,11 @@ class Images:
         ``(H, W, C)`` array ``out`` (zeroed first if ``clear``), a row of class number k
         into channel ``channel_of_class[k]``: True when done; False, ``out`` untouched, when
         a row needs the general path (a malformed one, whose error that path words)."""
-        return bool(self._rows().decode_stack(image, channel_of_class, out, opts.order_f,
+        return bool(self.rows().decode_stack(image, channel_of_class, out, opts.order_f,
                                               opts.base, opts.relative, opts.strict,
                                               opts.pattern, clear) < 0)
 
-    def _rows(self) -> _codec.CsvRows:
+    def rows(self) -> _codec.CsvRows:
         """The file's bytes and the row index, checked once, as the kernels read them."""
         try:
             return self._csv_rows
@@ -269,8 +269,8 @@ class ImageDecoder:
         self._options = dict(options)
         self._last_wins = self._options.pop("last_wins", False)
         self._channel: dict[str | None, int] = {cls: k for k, cls in enumerate(self.classes)}
-        self._channels_options = self._checked(self._options.get("dtype", "u1"))
-        self._stacked = layout == "channels" and bool(self.classes)
+        self.channels_options = self._checked(self._options.get("dtype", "u1"))
+        self.stacked = layout == "channels" and bool(self.classes)
         # The channel of each class number of the Images last decoded straight.
         self._slots: tuple[list[str], npt.NDArray[np.int64]] | None = None
 
@@ -281,9 +281,9 @@ class ImageDecoder:
         every sample a data loader reads); None where that path does not apply (another
         layout; an ``out`` that is not a writable C-contiguous array of the dtype; a row it
         does not take), for :meth:`__call__` to decode or word the error."""
-        if not self._stacked:
+        if not self.stacked:
             return None
-        opts, full = self._channels_options, (*shape, len(self.classes))
+        opts, full = self.channels_options, (*shape, len(self.classes))
         if out is None:
             lazy = lazy_zeros(opts.dtype.itemsize * shape[0] * shape[1] * len(self.classes))
             stack, clear = (np.zeros if lazy else np.empty)(full, opts.dtype), not lazy
@@ -292,10 +292,15 @@ class ImageDecoder:
             stack, clear = out, True
         else:
             return None
+        return stack if images.decode_stack(image, self.channel_slots(images), stack, opts,
+                                            clear) else None
+
+    def channel_slots(self, images: Images) -> npt.NDArray[np.int64]:
+        """The channel of each class number of ``images`` (another class: the first)."""
         if self._slots is None or self._slots[0] is not images.file_classes:
             self._slots = images.file_classes, np.array(
                 [self._channel.get(name, 0) for name in images.file_classes], np.int64)
-        return stack if images.decode_stack(image, self._slots[1], stack, opts, clear) else None
+        return self._slots[1]
 
     def _checked(self, dtype: Any) -> DecodeOptions:
         opts = self._options
@@ -306,7 +311,7 @@ class ImageDecoder:
     def __call__(self, texts: Sequence[Any], row_classes: Sequence[str | None],
                  shape: tuple[int, int], out: npt.NDArray[Any] | None = None
                  ) -> npt.NDArray[Any]:
-        if self._stacked:
+        if self.stacked:
             return self._channels(texts, row_classes, shape, out)
         classes, opts = self.classes, self._options
         if self.layout == "union" or not classes:
@@ -331,7 +336,7 @@ class ImageDecoder:
                   ) -> npt.NDArray[Any]:
         """The channels layout, straight to the writer (no mapping of classes to build):
         the path of every sample a data loader reads, kept short."""
-        options = self._channels_options
+        options = self.channels_options
         if out is not None:
             out = writable_out(out, 3)
             if out.shape != (*shape, len(self.classes)):

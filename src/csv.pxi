@@ -234,7 +234,15 @@ cdef class CsvRows:
         does not take (malformed, or holding "" escapes), ``out`` untouched: the general
         path then decodes it or words the error."""
         cdef _Buffer buf = _Buffer(out, True)
-        cdef Py_buffer *v = &buf.view
+        return self.stack_into(image, &channel_of_class[0] if channel_of_class.shape[0] else
+                               NULL, channel_of_class.shape[0], &buf.view, order_f, base,
+                               relative, strict, pattern, clear)
+
+    cdef int64_t stack_into(self, Py_ssize_t image, const int64_t *channel_of_class,
+                            Py_ssize_t nclasses, Py_buffer *v, bint order_f, int64_t base,
+                            bint relative, bint strict, uint64_t pattern,
+                            bint clear) except -2:
+        """decode_stack into the buffer ``v``."""
         cdef int64_t first = self.first_row(image), k, r, cls, rows, bad = -1
         cdef Target t
         cdef Source src
@@ -256,8 +264,7 @@ cdef class CsvRows:
             raise_nomem()
         for k in range(rows):  # (checked here, with the GIL, before the kernels)
             cls = self.row_info[self.row_order[first + k], 3]
-            slot[k] = channel_of_class[cls] if 0 <= cls < channel_of_class.shape[0] else (
-                0 if cls < 0 else -1)
+            slot[k] = channel_of_class[cls] if 0 <= cls < nclasses else (0 if cls < 0 else -1)
             if not 0 <= slot[k] < v.shape[2]:
                 free(runs)
                 free(slot)
@@ -296,3 +303,94 @@ cdef class CsvRows:
         if code == E_NOMEM:
             raise_nomem()
         return bad
+
+
+cdef inline int compare_padded(const uint8_t *entry, Py_ssize_t width, const uint8_t *key,
+                               Py_ssize_t n) noexcept nogil:
+    """Order of a zero-padded ``width``-byte entry (a numpy bytes array's) against ``key``
+    (``n`` bytes, no zero byte), as numpy sorts them: below 0, 0 (equal) or above."""
+    cdef int c = memcmp(entry, key, <size_t> (n if n < width else width))
+    if c != 0:
+        return c
+    if n > width:
+        return -1
+    return 1 if n < width and entry[n] != 0 else 0
+
+
+cdef class StackReader:
+    """A table's images as new channel stacks, one call each (MaskTable.__getitem__'s path
+    for a fixed shape): an id found by bisection in the sorted ids, its rows decoded from
+    the file's bytes (CsvRows) into a new ``(H, W, C)`` array.  ``get`` returns None
+    wherever the general path takes over: an id not in the file (or with a zero byte),
+    a position out of range, a row it does not take."""
+    cdef CsvRows rows
+    cdef const uint8_t[:, ::1] sorted_ids   # zero-padded, one per row, numpy's order
+    cdef const int64_t[::1] id_rank         # sorted position -> image number
+    cdef const int64_t[::1] channel_of_class
+    cdef tuple shape
+    cdef object dtype, make
+    cdef bint clear, order_f, relative, strict
+    cdef int64_t base
+    cdef uint64_t pattern
+
+    def __cinit__(self, CsvRows rows, const uint8_t[:, ::1] sorted_ids,
+                  const int64_t[::1] id_rank, const int64_t[::1] channel_of_class,
+                  tuple shape, object dtype, bint zeros, bint order_f, int64_t base,
+                  bint relative, bint strict, uint64_t pattern):
+        cdef Py_ssize_t k
+        if (sorted_ids.shape[0] != id_rank.shape[0]
+                or id_rank.shape[0] != rows.row_start.shape[0] - 1):
+            raise ValueError("bad arguments")
+        for k in range(id_rank.shape[0]):
+            if not 0 <= id_rank[k] < id_rank.shape[0]:
+                raise ValueError("bad arguments")
+        check_base_arg(base)
+        self.rows, self.sorted_ids, self.id_rank = rows, sorted_ids, id_rank
+        self.channel_of_class, self.shape, self.dtype = channel_of_class, shape, dtype
+        self.make, self.clear = (np.zeros, False) if zeros else (np.empty, True)
+        self.order_f, self.base, self.relative, self.strict = order_f, base, relative, strict
+        self.pattern = pattern
+
+    cdef Py_ssize_t find(self, str key) except -2:
+        """The image number of ``key``, or -1."""
+        cdef Py_ssize_t n = 0, lo = 0, hi = self.sorted_ids.shape[0], mid
+        cdef Py_ssize_t width = self.sorted_ids.shape[1]
+        cdef const uint8_t *text
+        try:
+            text = <const uint8_t *> PyUnicode_AsUTF8AndSize(key, &n)
+        except UnicodeEncodeError:
+            return -1  # (lone surrogates: the general path encodes them its way)
+        if n and memchr(text, 0, <size_t> n) != NULL or hi == 0:
+            return -1
+        while lo < hi:
+            mid = lo + (hi - lo) // 2
+            if compare_padded(&self.sorted_ids[mid, 0], width, text, n) < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.sorted_ids.shape[0] and compare_padded(&self.sorted_ids[lo, 0], width,
+                                                            text, n) == 0:
+            return self.id_rank[lo]
+        return -1
+
+    def get(self, object key):
+        """Image ``key`` (an id, or a position) as a new stack, or None."""
+        cdef Py_ssize_t k, images = self.id_rank.shape[0]
+        if type(key) is str:
+            k = self.find(<str> key)
+            if k < 0:
+                return None
+        elif type(key) is int and -images <= key < images:
+            k = key
+            if k < 0:
+                k += images
+        else:
+            return None
+        stack = self.make(self.shape, self.dtype)
+        cdef _Buffer buf = _Buffer(stack, True)
+        if self.rows.stack_into(k, &self.channel_of_class[0] if self.channel_of_class.shape[0]
+                                else NULL, self.channel_of_class.shape[0], &buf.view,
+                                self.order_f, self.base, self.relative, self.strict,
+                                self.pattern, self.clear) >= 0:
+            return None
+        return stack

@@ -390,3 +390,33 @@ def test_straight_from_the_file_matches_the_reference(tmp_path, seed):
         straight = decoder.straight(table._images, k, shape, None)
         assert straight is not None, "the straight path was not taken"
         np.testing.assert_array_equal(straight, expected)
+
+
+def test_ids_of_every_length_and_alphabet_are_found(tmp_path):
+    """table[id] finds ids by bisection over the file's sorted ids as bytes, padded with
+    zeros as numpy holds them: ids that are prefixes of one another, non-ASCII ids, and
+    near misses (a prefix, an extension, a zero byte, a lone surrogate) that are not in
+    the file and raise KeyError."""
+    rng = np.random.default_rng(3)
+    stems = ["a", "ab", "abc", "b", "ba", "z" * 30, "é", "éa", "日本", "0", "00", "a b", "A"]
+    ids = stems + [f"{s}{k}" for s in stems[:4] for k in range(3)]
+    masks = {i: random_mask(rng, *SHAPE) for i in ids}
+    rows = [[i, 2, ref_encode(m)] for i, m in masks.items()]
+    rng.shuffle(rows)
+    path = write(tmp_path / "ids.csv", ["ImageId", "ClassId", "EncodedPixels"], rows)
+    table = MaskTable(path, SHAPE, classes=[1, 2])
+    for image, m in masks.items():
+        got = table[image]
+        np.testing.assert_array_equal(got[:, :, 1], m)
+        assert not got[:, :, 0].any()
+        np.testing.assert_array_equal(table[table.ids.index(image)], got)
+        assert table._reader is not None, "the one-call path was not taken"
+        assert table._reader.get(image) is not None, image
+    for miss in ["", "abcd", "aa", "é\x00", "a\x00", "日", "z" * 31, "\udcff", "B"]:
+        assert table._reader.get(miss) is None
+        with pytest.raises(KeyError):
+            table[miss]
+    for bad in [len(ids), -len(ids) - 1]:
+        with pytest.raises(IndexError):
+            table[bad]
+    np.testing.assert_array_equal(table[np.int64(-1)], table[len(ids) - 1])
