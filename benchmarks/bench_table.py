@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import argparse
 import os
+
+# numpy's OpenBLAS threads spin on the other cores after import; nothing here uses BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pickle
 import shutil
 import statistics
