@@ -1,6 +1,7 @@
 # A CSV file's bytes indexed for random access: one pass that finds where the wanted fields of
 # every record start and end (RFC 4180 quotes, "" escapes, \n or \r\n line ends), and each
-# record's line.  What the fields mean (ids, classes, texts) is rlecodec/_table.py's.
+# record's line; then one image's rows read from the bytes (CsvRows) and a table's images
+# as new channel stacks (StackReader).  What the fields mean is rlecodec/_table.py's.
 
 cdef enum:
     CSV_OK = 0
