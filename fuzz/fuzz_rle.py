@@ -162,7 +162,8 @@ def check_coco(shape: tuple[int, int], raw: bytes) -> None:
         assert (out == 7).all(), "a rejected COCO string changed out"
         assert err.reason, err
         assert from_str is None, "COCO str counts accepted what the bytes reject"
-        for kwargs in ({"out": out_f}, {"memory": "F"}, {"dtype": np.int32}):
+        for kwargs in ({"out": out_f}, {"memory": "F"}, {"dtype": np.int32}, {},
+                       {"threads": 1}):
             try:
                 coco.decode(obj, **kwargs)
             except rlecodec.RLEError as again:
@@ -176,6 +177,7 @@ def check_coco(shape: tuple[int, int], raw: bytes) -> None:
     assert np.array_equal(out_f, out), "COCO into Fortran memory differs"
     assert np.array_equal(coco.decode(obj, memory="F"), out), "a new Fortran COCO mask differs"
     assert np.array_equal(coco.decode(obj, dtype=np.int32), out), "the exact reader differs"
+    assert np.array_equal(coco.decode(obj), out), "a new C-ordered COCO mask differs"
     assert coco.area(obj) == int(out.sum())
     again = coco.decode(coco.encode(out))
     assert np.array_equal(again, out), "COCO decode/encode does not round-trip"
