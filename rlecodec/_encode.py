@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from . import _codec
 from ._inputs import as_mask
-from ._options import Foreground, check_base, check_order, resolve_threads
+from ._options import Foreground, check_base, check_order, foreground, resolve_threads
 from ._parallel import run_ranges
 
 
@@ -58,6 +58,19 @@ def mask_coco(masks: list[Any], threads: int = 1) -> list[bytes]:
     from the runs the scan finds."""
     batch, n = _scan(masks, None, threads, True, 0, False, True)
     return [batch.take_coco(i, masks[i].shape[0] * masks[i].shape[1]) for i in range(n)]
+
+
+def stack_coco(stack: npt.NDArray[Any], axis: int) -> list[bytes] | None:
+    """The compressed COCO counts of each mask of a 3-D stack, the masks along ``axis``
+    (foreground != 0), scanned in one batch with no Python object per mask; None for a
+    dtype the kernels do not read where it lies (the caller takes the masks one by one)."""
+    dt = stack.dtype
+    if not (dt.isnative and dt.kind in "biu" and dt.itemsize in (1, 2, 4, 8)):
+        return None
+    batch = _codec.EncodeBatch(stack, foreground(dt, None), True, 0, False, True, axis)
+    h, w = [n for k, n in enumerate(stack.shape) if k != axis]
+    batch.run(0, stack.shape[axis])
+    return batch.all_coco(h * w)
 
 
 # Masks from this size on are read in bands, one per thread: one core does not reach the

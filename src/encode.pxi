@@ -66,16 +66,27 @@ cdef class EncodeBatch:
     cdef bint order_f, relative, keep_runs
     cdef int64_t base
 
-    def __cinit__(self, list masks, list foregrounds, bint order_f, int64_t base, bint relative,
-                  bint keep_runs=False):
+    def __cinit__(self, object masks, object foregrounds, bint order_f, int64_t base,
+                  bint relative, bint keep_runs=False, int stack_axis=-1):
         """``foregrounds[i]`` is ``(kind, mode, thr_f, thr_i, thr_u)`` for ``masks[i]``;
-        with ``keep_runs`` the runs are kept for :meth:`take_runs` instead of formatted."""
-        cdef Py_ssize_t i
+        with ``keep_runs`` the runs are kept for :meth:`take_runs` instead of formatted.
+        With a ``stack_axis`` (0 to 2), ``masks`` is one 3-D array whose masks lie along
+        that axis, all with the one ``foregrounds`` tuple (no Python object per mask)."""
+        cdef Py_ssize_t i, a, b
         cdef _Buffer buf
-        if len(foregrounds) != len(masks):
-            raise ValueError("one foreground per mask")
+        cdef Py_buffer item
+        cdef Py_ssize_t shape2[2]
+        cdef Py_ssize_t strides2[2]
         check_base_arg(base)
-        self.n = len(masks)
+        if stack_axis >= 0:
+            buf = _Buffer(masks, False)
+            if buf.view.ndim != 3 or stack_axis > 2:
+                raise ValueError("expected a 3-D stack")
+            self.n = buf.view.shape[stack_axis]
+        else:
+            if len(foregrounds) != len(masks):
+                raise ValueError("one foreground per mask")
+            self.n = len(masks)
         self.buffers = []
         self.grids = <Grid *> malloc(<size_t> (self.n + 1) * sizeof(Grid))
         self.fgs = <Foreground *> malloc(<size_t> (self.n + 1) * sizeof(Foreground))
@@ -93,6 +104,19 @@ cdef class EncodeBatch:
             self.texts[i] = NULL
             self.sizes[i] = 0
             self.codes[i] = OK
+        if stack_axis >= 0:
+            self.buffers.append(buf)
+            # Each mask as a 2-D view of the stack: the other two axes, in order.
+            a, b = (1, 2) if stack_axis == 0 else ((0, 2) if stack_axis == 1 else (0, 1))
+            item = buf.view
+            item.ndim = 2
+            shape2[0], shape2[1] = buf.view.shape[a], buf.view.shape[b]
+            strides2[0], strides2[1] = buf.view.strides[a], buf.view.strides[b]
+            item.shape, item.strides = shape2, strides2
+            for i in range(self.n):
+                item.buf = <char *> buf.view.buf + i * buf.view.strides[stack_axis]
+                mask_setup(&item, foregrounds, order_f, &self.grids[i], &self.fgs[i])
+            return
         for i in range(self.n):
             buf = _Buffer(masks[i], False)
             self.buffers.append(buf)
@@ -144,6 +168,10 @@ cdef class EncodeBatch:
             return runbuf_to_array(&self.runs[i])
         finally:
             runbuf_free(&self.runs[i])
+
+    def all_coco(self, int64_t total):
+        """take_coco of every item, as a list."""
+        return [self.take_coco(i, total) for i in range(self.n)]
 
     def take_coco(self, Py_ssize_t i, int64_t total):
         """Item i's runs (kept; column-major, ``total`` pixels) as pycocotools' compressed

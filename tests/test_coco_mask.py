@@ -43,6 +43,27 @@ def theirs_encode(mask):
     return pycoco.encode(np.asfortranarray((np.asarray(mask) != 0).astype(np.uint8)))
 
 
+def test_stacks_encode_in_one_batch_like_their_masks_one_by_one():
+    """An (H, W, N) stack is scanned as one 3-D array (masks along its last axis): the same
+    counts as pycocotools for every layout, reversed and strided views, byte-swapped
+    integers (taken mask by mask) and stacks of no masks or empty masks."""
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        h, w, n = (int(v) for v in rng.integers(1, 30, 3))
+        stack = np.stack([random_mask(rng, h, w) for _ in range(n)], axis=2)
+        want = theirs_encode(stack)
+        masks_first = stack.transpose(2, 0, 1).copy().transpose(1, 2, 0)
+        views = [stack, np.asfortranarray(stack), masks_first, stack.astype(">u2"),
+                 stack.astype(bool)]
+        for view in views:
+            assert ours.encode(view) == want
+        assert ours.encode(stack[::-1, ::-1, ::-1]) == theirs_encode(stack[::-1, ::-1, ::-1])
+        assert ours.encode(stack[::2, 1::3, ::2]) == theirs_encode(stack[::2, 1::3, ::2])
+    assert ours.encode(np.zeros((4, 5, 0), np.uint8)) == []
+    flat = np.zeros((0, 5, 2), np.uint8)
+    assert ours.encode(flat) == theirs_encode(flat)
+
+
 def test_encode_decode_area_bbox_match_pycocotools():
     rng = np.random.default_rng(0)
     for _ in range(600):

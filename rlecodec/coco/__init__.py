@@ -29,7 +29,7 @@ from .. import _codec
 from .._decode import LAZY_ZEROS_BYTES, decode_options, decode_sources, writable_out
 from .._decode import decode as _decode_kaggle
 from .._encode import encode as _encode_kaggle
-from .._encode import mask_coco, mask_runs
+from .._encode import mask_coco, mask_runs, stack_coco
 from .._errors import KernelError, RLEError, describe_item, kernel_errors
 from .._inputs import as_int64, as_mask, as_source
 from .._options import check_base, check_shape, resolve_threads
@@ -118,6 +118,9 @@ def encode(mask: Any, *, compressed: bool = True) -> Any:
                 f"coco.encode reads a 3-D array as (N, H, W): this {arr.shape} array gives "
                 f"{arr.shape[0]} masks of {arr.shape[1]}x{arr.shape[2]}; for pycocotools' "
                 "(H, W, N) stacks use rlecodec.coco.mask.encode", stacklevel=2)
+        stacked = stack_coco(arr, 0) if compressed else None
+        if stacked is not None:
+            return [{"size": list(arr.shape[1:]), "counts": counts} for counts in stacked]
         return [encode(m, compressed=compressed) for m in arr]
     arr = as_mask(arr)[0]
     h, w = arr.shape

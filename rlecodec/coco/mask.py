@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _codec
-from .._encode import mask_coco
+from .._encode import mask_coco, stack_coco
 from .._errors import RLEError
 from .._options import check_integer, check_shape
 from . import _counts_data, _listed, _parsed
@@ -65,6 +65,10 @@ def encode(bimask: Any) -> Any:
     if arr.ndim == 2:
         items = [arr]
     elif arr.ndim == 3:
+        h, w = arr.shape[:2]
+        stacked = stack_coco(arr, 2)
+        if stacked is not None:
+            return [{"size": [h, w], "counts": counts} for counts in stacked]
         items = [arr[:, :, i] for i in range(arr.shape[2])]
     else:
         raise ValueError(f"encode takes an (H, W) mask or an (H, W, N) stack, got shape "
