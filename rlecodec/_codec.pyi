@@ -117,7 +117,7 @@ class StackReader:
 
 def coco_line(text: bytes, total: int, value: int, zeroed: bool) -> bytes | None: ...
 
-def coco_decode_usual(obj: dict[str, Any], dtype: np.dtype[Any], pattern: int, fortran: bool,
+def coco_decode_usual(obj: Any, dtype: np.dtype[Any], pattern: int, fortran: bool,
                       max_bytes: int) -> npt.NDArray[Any] | None: ...
 
 COMBINE_UNION: int

@@ -36,6 +36,27 @@ cdef class CocoCounts:
     def __cinit__(self, object data):
         self.data = data
 
+cdef object coco_usual(object obj):
+    """``(h, w, counts)`` of the usual COCO object, ``{"size": [h, w], "counts": ...}``
+    with ints under 2**31 and compressed counts (``bytes``, or ``str`` as UTF-8 with lone
+    surrogates kept, whose bytes the reader rejects); None for anything else."""
+    cdef object size, counts, h, w
+    if type(obj) is not dict:
+        return None
+    size = (<dict> obj).get("size")
+    counts = (<dict> obj).get("counts")
+    if type(size) is not list or len(<list> size) != 2:
+        return None
+    h, w = size
+    if type(h) is not int or type(w) is not int or not (0 <= h < 2 ** 31 and 0 <= w < 2 ** 31):
+        return None
+    if type(counts) is str:
+        counts = (<str> counts).encode("utf-8", "surrogatepass")
+    elif type(counts) is not bytes:
+        return None
+    return h, w, counts
+
+
 cdef int coco_runs(const int64_t *counts, Py_ssize_t m, RunBuf *rb, int64_t total,
                    ErrInfo *err) noexcept nogil:
     """Foreground runs of COCO counts (empty ones dropped, touching ones joined); the

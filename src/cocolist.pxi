@@ -4,20 +4,11 @@
 
 cdef tuple coco_raw(object obj, object slow):
     """``(h, w, counts)`` of a COCO object, the counts compressed ``bytes`` or an int64
-    array: the usual ``{"size": [h, w], "counts": bytes or str}`` read here, anything else
-    by ``slow(obj)``, which returns ``((h, w), counts)`` or raises."""
-    cdef object size, counts
-    if type(obj) is dict:
-        size = (<dict> obj).get("size")
-        counts = (<dict> obj).get("counts")
-        if (type(size) is list and len(<list> size) == 2 and type((<list> size)[0]) is int
-                and type((<list> size)[1]) is int and 0 <= (<list> size)[0] < 2 ** 31
-                and 0 <= (<list> size)[1] < 2 ** 31):
-            if type(counts) is bytes:
-                return (<list> size)[0], (<list> size)[1], counts
-            if type(counts) is str:
-                return ((<list> size)[0], (<list> size)[1],
-                        (<str> counts).encode("utf-8", "surrogatepass"))
+    array: the usual kind read by coco_usual, anything else by ``slow(obj)``, which returns
+    ``((h, w), counts)`` or raises."""
+    cdef object usual = coco_usual(obj)
+    if usual is not None:
+        return usual
     size, counts = slow(obj)
     return size[0], size[1], counts
 

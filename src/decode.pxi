@@ -141,33 +141,23 @@ cdef int decode_source(const Source *src, const Target *t, bint fresh) except -1
     return 0
 
 
-def coco_decode_usual(dict obj, object dtype, uint64_t pattern, bint fortran,
+def coco_decode_usual(object obj, object dtype, uint64_t pattern, bint fortran,
                       int64_t max_bytes):
-    """The usual COCO decode: ``obj`` of compressed counts (``bytes`` or ASCII ``str``)
-    and a ``[h, w]`` list of ints into a new ``(H, W)`` array of ``dtype`` (Fortran-ordered
-    if ``fortran``) of fewer than ``max_bytes``, as decode_one writes a fresh mask; None
-    for any other object, left to the facade's general path.  KernelError if malformed."""
-    cdef object size = obj.get("size"), counts = obj.get("counts"), mask
-    cdef Py_ssize_t n = 0
+    """The usual COCO decode: ``obj`` (coco_usual's kind) into a new ``(H, W)`` array of
+    ``dtype`` (Fortran-ordered if ``fortran``) of fewer than ``max_bytes``, as decode_one
+    writes a fresh mask; None for any other object or size, left to the facade's general
+    path.  KernelError if malformed."""
+    cdef object usual = coco_usual(obj), mask
     cdef int64_t h, w
     cdef Target t
     cdef Source src
-    if type(size) is not list or len(<list> size) != 2:
+    cdef list keep = []
+    if usual is None:
         return None
-    if type(counts) is str and (<str> counts).isascii():
-        src.text = <const uint8_t *> PyUnicode_AsUTF8AndSize(counts, &n)
-    elif type(counts) is bytes:
-        src.text = <const uint8_t *> PyBytes_AS_STRING(counts)
-        n = PyBytes_GET_SIZE(counts)
-    else:
-        return None
-    oh, ow = size
-    if type(oh) is not int or type(ow) is not int or not (0 <= oh < 2**31 and 0 <= ow < 2**31):
-        return None
-    h, w = oh, ow
+    h, w, counts = usual
     if h * w >= max_bytes // <int64_t> dtype.itemsize:
         return None
-    src.kind, src.n, src.tokens = SRC_COCO_TEXT, n, NULL
+    source_set(&src, CocoCounts(counts), keep)
     mask = np.empty((w, h), dtype).T if fortran else np.empty((h, w), dtype)
     cdef _Buffer buf = _Buffer(mask, True)
     target_init(&t, &buf.view, h, w, True, 0, False, True, pattern, False)

@@ -303,7 +303,7 @@ def test_from_kaggle_names_a_bad_pair_deep_in_a_long_text():
 def test_the_usual_call_is_the_general_path():
     """One dict of compressed counts into a new mask goes a short way to the kernel: the
     same pixels, dtype, memory order and errors as the general path (threads=1), on valid
-    strings as bytes and str and on corrupted ones."""
+    strings as bytes and str and on corrupted ones (non-ASCII text included)."""
     from rlecodec.coco import _decode_usual
     rng = np.random.default_rng(5)
     kinds = [(np.uint8, 1, "C"), (bool, True, "F"), (np.float32, 0.5, "F"), (np.int16, -2, "C")]
@@ -338,9 +338,16 @@ def test_the_usual_call_is_the_general_path():
             assert outcomes[0] == outcomes[1]
     for unusual in [{"size": (2, 2), "counts": b"04"}, {"size": [True, 4], "counts": b"04"},
                     {"size": [2**40, 1], "counts": b"04"}, {"size": [2, 2], "counts": [0, 4]},
-                    {"size": [2, 2], "counts": "0\u00e94"}, {"size": [2, 2, 1], "counts": b"04"},
+                    {"size": [2, 2, 1], "counts": b"04"},
                     {"size": [8192, 8192], "counts": b"0"}, {"counts": b"04"}]:
         assert _decode_usual(unusual, np.uint8, 1, False) is None, unusual
     assert coco.decode({"size": (2, 2), "counts": b"04"}).tolist() == [[1, 1], [1, 1]]
+    for text in ["0\u00e94", "0\udcff4"]:  # not ASCII: the kernel refuses it, worded alike
+        obj = {"size": [2, 2], "counts": text}
+        with pytest.raises(rlecodec.RLEError) as short:
+            coco.decode(obj)
+        with pytest.raises(rlecodec.RLEError) as general:
+            coco.decode(obj, threads=1)
+        assert str(short.value) == str(general.value) and "outside '0'..'o'" in str(short.value)
     with pytest.raises(TypeError):
         coco.decode({"size": [2, 2], "counts": 4})

@@ -207,9 +207,9 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
 def _decode_usual(obj: dict[str, Any], dtype: npt.DTypeLike, value: Any,
                   fortran: bool) -> npt.NDArray[Any] | None:
     """The usual call of :func:`decode`: one RLE of compressed counts as pycocotools writes
-    it (a ``[h, w]`` list, ``bytes`` or ASCII ``str``) into a new mask under 32 MiB, checked
-    and written in one kernel call (about 1 us of Python; a Severstal mask takes 15).  None
-    for anything else, which the general path checks and words."""
+    it (a ``[h, w]`` list, ``bytes`` or ``str`` counts) into a new mask under 32 MiB,
+    checked and written in one kernel call (about 1 us of Python; a Severstal mask takes
+    15).  None for anything else, which the general path checks and words."""
     opts = decode_options("F", 0, False, True, dtype, value)
     with kernel_errors(_explain_obj, obj):
         return _codec.coco_decode_usual(obj, opts.dtype, opts.pattern, fortran,
