@@ -181,6 +181,13 @@ def check_coco(shape: tuple[int, int], raw: bytes) -> None:
     assert coco.area(obj) == int(out.sum())
     again = coco.decode(coco.encode(out))
     assert np.array_equal(again, out), "COCO decode/encode does not round-trip"
+    # A stack is encoded as one 3-D array: the same counts as mask by mask, any layout.
+    from rlecodec.coco import mask as mask_utils
+    stack = np.stack([out, 1 - out, out], axis=2)
+    one_by_one = [coco.encode(stack[:, :, k]) for k in range(3)]
+    assert mask_utils.encode(stack) == one_by_one, "a stack's COCO counts differ"
+    assert mask_utils.encode(np.asfortranarray(stack)) == one_by_one, "an F stack's differ"
+    assert coco.encode(stack.transpose(2, 0, 1)) == one_by_one, "an (N, H, W) stack's differ"
 
 
 def check_labels(shape: tuple[int, int], raw: bytes, opts: dict[str, object]) -> None:
