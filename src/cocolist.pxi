@@ -62,14 +62,16 @@ cdef class CocoList:
     cdef bint kept, boxed
 
     def __cinit__(self, list objs, object slow, bint keep_runs=True, bint boxes=True):
-        cdef Py_ssize_t i
-        cdef Source src
+        cdef Py_ssize_t i = 0, unread_at
+        cdef Source *sources
         cdef ErrInfo err
         cdef list keep = []
         cdef int code = OK
         cdef int64_t h, w
         cdef RunBuf *rb
+        cdef object unread = None
         self.n = len(objs)
+        unread_at = self.n
         self.kept = keep_runs
         self.boxed = boxes
         self.runs = <RunBuf *> calloc(<size_t> (self.n if keep_runs else 0) + 1, sizeof(RunBuf))
@@ -78,24 +80,42 @@ cdef class CocoList:
         self.box_of = <double *> malloc((<size_t> self.n + 1) * 4 * sizeof(double))
         if self.runs == NULL or self.hw == NULL or self.area_of == NULL or self.box_of == NULL:
             raise_nomem()
-        for i in range(self.n):
-            h, w, data = coco_raw(objs[i], slow)
-            if not is_mask_size(h, w):
-                raise ValueError(f"item {i}: not a mask size: ({h}, {w})")
-            self.hw[2 * i], self.hw[2 * i + 1] = h, w
-            source_set(&src, CocoCounts(data), keep)
+        # Every object read first, with the GIL, then every string parsed in one GIL-free
+        # pass (small objects: a GIL hand-over each cost as much as their parse).  The
+        # first failure in item order is raised, whichever pass found it.
+        sources = <Source *> calloc(<size_t> self.n + 1, sizeof(Source))
+        if sources == NULL:
+            raise_nomem()
+        try:
+            for i in range(self.n):
+                try:
+                    h, w, data = coco_raw(objs[i], slow)
+                    if not is_mask_size(h, w):
+                        raise ValueError(f"item {i}: not a mask size: ({h}, {w})")
+                except Exception as exc:
+                    unread, unread_at = exc, i
+                    break
+                self.hw[2 * i], self.hw[2 * i + 1] = h, w
+                keep.append(data)  # (the sources point into it until the parse is done)
+                source_set(&sources[i], CocoCounts(data), keep)
             memset(&err, 0, sizeof(err))
-            rb = &self.runs[i] if keep_runs else &self.runs[0]
-            rb.n = 0
             with nogil:
-                code = coco_parse(&src, rb, h * w, &err)
-                if code == OK:
+                for i in range(unread_at):
+                    rb = &self.runs[i] if keep_runs else &self.runs[0]
+                    rb.n = 0
+                    code = coco_parse(&sources[i], rb, self.hw[2 * i] * self.hw[2 * i + 1],
+                                      &err)
+                    if code != OK:
+                        break
                     self.area_of[i] = runs_area(rb.data, rb.n)
                     if self.boxed:
-                        runs_box(rb, h, self.box_of + 4 * i)
-            del keep[:]
-            if code != OK:
-                raise_error(&err, i)
+                        runs_box(rb, self.hw[2 * i], self.box_of + 4 * i)
+        finally:
+            free(sources)
+        if code != OK:
+            raise_error(&err, i)
+        if unread is not None:
+            raise unread
 
     def __dealloc__(self):
         cdef Py_ssize_t i

@@ -351,3 +351,22 @@ def test_the_usual_call_is_the_general_path():
         assert str(short.value) == str(general.value) and "outside '0'..'o'" in str(short.value)
     with pytest.raises(TypeError):
         coco.decode({"size": [2, 2], "counts": 4})
+
+
+def test_the_first_bad_item_of_a_list_is_the_one_named():
+    """A list's objects are read, then their strings parsed in one pass: whichever pass
+    finds a fault, the first bad item in list order is the one reported."""
+    good = {"size": [2, 2], "counts": b"04"}
+    bad_counts = {"size": [2, 2], "counts": b"0\x7f"}
+    bad_size = {"size": [2, -1], "counts": b"04"}
+    not_an_rle = {"counts": b"04"}
+    cases = [([good, bad_counts, bad_size], rlecodec.RLEError, "item 1"),
+             ([good, bad_size, bad_counts], ValueError, "negative, got"),
+             ([bad_counts, not_an_rle], rlecodec.RLEError, "item 0"),
+             ([good, not_an_rle, bad_counts], TypeError, "dict with 'size'")]
+    for objs, kind, says in cases:
+        for fn in (coco.area, coco.to_bbox, coco.merge):
+            with pytest.raises(kind, match=says) as info:
+                fn(objs)
+            assert kind is not ValueError or not isinstance(info.value, rlecodec.RLEError)
+    assert coco.area([good, {"size": [2, 2], "counts": "04"}]).tolist() == [4, 4]
