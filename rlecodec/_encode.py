@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _codec
-from ._inputs import as_mask
+from ._inputs import as_mask, read_in_place
 from ._options import Foreground, check_base, check_order, foreground, resolve_threads
 from ._parallel import run_ranges
 
@@ -63,11 +63,11 @@ def mask_coco(masks: list[Any], threads: int = 1) -> list[bytes]:
 def stack_coco(stack: npt.NDArray[Any], axis: int) -> list[bytes] | None:
     """The compressed COCO counts of each mask of a 3-D stack, the masks along ``axis``
     (foreground != 0), scanned in one batch with no Python object per mask; None for a
-    dtype the kernels do not read where it lies (the caller takes the masks one by one)."""
-    dt = stack.dtype
-    if not (dt.isnative and dt.kind in "biu" and dt.itemsize in (1, 2, 4, 8)):
+    dtype the scan does not read where it lies (the caller takes the masks one by one)."""
+    if not read_in_place(stack.dtype):
         return None
-    batch = _codec.EncodeBatch(stack, foreground(dt, None), True, 0, False, True, axis)
+    batch = _codec.EncodeBatch(stack, foreground(stack.dtype, None), True, 0, False, True,
+                               axis)
     h, w = [n for k, n in enumerate(stack.shape) if k != axis]
     batch.run(0, stack.shape[axis])
     return batch.all_coco(h * w)

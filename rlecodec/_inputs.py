@@ -90,6 +90,13 @@ def _object_tokens(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return out
 
 
+def read_in_place(dtype: np.dtype[Any]) -> bool:
+    """Whether the encoder's scan reads masks of ``dtype`` where they lie: native bools and
+    integers of 1, 2, 4 or 8 bytes, native floats of 4 or 8."""
+    return dtype.isnative and (dtype.itemsize in (4, 8) if dtype.kind == "f" else
+                               dtype.kind in "biu" and dtype.itemsize in (1, 2, 4, 8))
+
+
 def as_mask(mask: Any, threshold: Any = None) -> tuple[npt.NDArray[Any], Foreground]:
     """A 2-D array the encoder can read where it lies (no copy for the usual dtypes), and
     how its foreground is told (``!= 0``, or ``> threshold`` as numpy compares them)."""
@@ -97,8 +104,7 @@ def as_mask(mask: Any, threshold: Any = None) -> tuple[npt.NDArray[Any], Foregro
     if arr.ndim != 2:
         raise ValueError(f"expected a 2-D mask (height, width), got shape {arr.shape}")
     dt = arr.dtype
-    if dt.isnative and (dt.itemsize in (4, 8) if dt.kind == "f" else
-                        dt.kind in "biu" and dt.itemsize in (1, 2, 4, 8)):
+    if read_in_place(dt):
         return arr, foreground(dt, threshold)
     if dt.kind == "f":
         # The threshold is rounded in the mask's own precision first.

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from . import _codec
 from ._csvfile import TableError, read_bytes
-from ._decode import decode_options, lazy_zeros
+from ._decode import decode_options
 from ._errors import RLEError
 from ._options import check_shape
 from ._sizes import Shapes, SizeError
@@ -250,8 +250,8 @@ class MaskTable:
         return _codec.StackReader(
             images.rows(), ids.view(np.uint8).reshape(len(ids), ids.dtype.itemsize),
             images.id_rank, decoder.channel_slots(images), full, opts.dtype,
-            lazy_zeros(opts.dtype.itemsize * full[0] * full[1] * full[2]), opts.order_f,
-            opts.base, opts.relative, opts.strict, opts.pattern)
+            decoder.zeros_first(shape), opts.order_f, opts.base, opts.relative, opts.strict,
+            opts.pattern)
 
     def _open(self) -> None:
         """The file's bytes, opened again in a process this table was pickled into."""

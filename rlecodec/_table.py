@@ -285,7 +285,7 @@ class ImageDecoder:
             return None
         opts, full = self.channels_options, (*shape, len(self.classes))
         if out is None:
-            lazy = lazy_zeros(opts.dtype.itemsize * shape[0] * shape[1] * len(self.classes))
+            lazy = self.zeros_first(shape)
             stack, clear = (np.zeros if lazy else np.empty)(full, opts.dtype), not lazy
         elif (type(out) is np.ndarray and out.shape == full and out.dtype == opts.dtype
               and out.flags.c_contiguous and out.flags.writeable):
@@ -294,6 +294,12 @@ class ImageDecoder:
             return None
         return stack if images.decode_stack(image, self.channel_slots(images), stack, opts,
                                             clear) else None
+
+    def zeros_first(self, shape: tuple[int, int]) -> bool:
+        """Whether a new channel stack of an image of ``shape`` is made as np.zeros (see
+        lazy_zeros), so that only the runs are written, rather than cleared by the kernel."""
+        return lazy_zeros(self.channels_options.dtype.itemsize * shape[0] * shape[1]
+                          * len(self.classes))
 
     def channel_slots(self, images: Images) -> npt.NDArray[np.int64]:
         """The channel of each class number of ``images`` (another class: the first)."""

@@ -154,18 +154,11 @@ def decode(obj: Any, *, dtype: npt.DTypeLike = np.uint8, value: Any = 1,
     >>> coco.decode({"size": [2, 2], "counts": [1, 2, 1]}, window=np.s_[:, 1:]).tolist()
     [[1], [0]]
     """
-    if type(obj) is dict and out is None and window is None and memory in ("C", "F"):
-        if threads is None:
-            mask = _decode_usual(obj, dtype, value, memory == "F")
-            if mask is not None:
-                return mask
-        # One RLE into a new mask, with the least Python in between (a small mask costs
-        # little more than these lines).
-        shape1, data1 = _counts_data(obj)
-        return decode_sources([_codec.CocoCounts(data1)], shape1, None,
-                              decode_options("F", 0, False, True, dtype, value), batch=False,
-                              threads=threads, fortran=memory == "F",
-                              explain=lambda err: _explain(err, shape1, data1))
+    if (type(obj) is dict and out is None and window is None and threads is None
+            and memory in ("C", "F")):
+        mask = _decode_usual(obj, dtype, value, memory == "F")
+        if mask is not None:
+            return mask
     batch = isinstance(obj, (list, tuple))
     items = list(obj) if batch else [obj]
     if batch and not items:
