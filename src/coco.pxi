@@ -124,35 +124,38 @@ cdef inline int delta_error(int64_t count) noexcept nogil:
     return E_OVERFLOW if count == -2 else E_NEGATIVE
 
 
-ctypedef struct CountReader:
-    # Where a compressed string's counts go, one at a time (coco_string_runs).
-    RunBuf out          # room reserved for every run
-    int64_t total
-    int64_t pos         # pixels covered by the counts so far
-    int64_t back2       # the count two before the next (the next is a delta from it)
-    int64_t back1
-    int64_t last_end    # where the last run ends (-1 before the first)
-    Py_ssize_t m        # counts taken
-    Py_ssize_t too_big  # the first count past ``total``, or -1
+cdef extern from "rle_coco_read.h" nogil:
+    ctypedef struct RleCocoReading:
+        int64_t *runs
+        int64_t nruns
+        int64_t total
+        int64_t pos
+        int64_t back2
+        int64_t back1
+        int64_t last_end
+        int64_t m
+    Py_ssize_t rle_coco_read_steps(const uint8_t *s, Py_ssize_t n, Py_ssize_t p,
+                                   RleCocoReading *st)
 
 
-cdef inline int take_count(CountReader *r, int64_t x) noexcept nogil:
+cdef inline int take_count(RleCocoReading *r, Py_ssize_t *too_big, int64_t x) noexcept nogil:
     """Count m (as written: a delta from count m - 2 from the fourth on): check it and
-    extend the runs; E_OVERFLOW or E_NEGATIVE if it cannot be a count."""
+    extend the runs (until a count passes the mask's end: ``too_big[0]``, its index, is
+    set and only checking goes on); E_OVERFLOW or E_NEGATIVE if it cannot be a count."""
     x = rle_coco_undo(x, r.back2, r.m)
     if x < 0:
         return delta_error(x)
-    if r.too_big < 0:
+    if too_big[0] < 0:
         if x > r.total - r.pos:
-            r.too_big = r.m
+            too_big[0] = r.m
         else:
             if r.m & 1 and x > 0:  # a run (joined to the last if a count of 0 was between)
                 if r.last_end == r.pos:
-                    r.out.data[2 * r.out.n - 1] += x
+                    r.runs[2 * r.nruns - 1] += x
                 else:
-                    r.out.data[2 * r.out.n] = r.pos
-                    r.out.data[2 * r.out.n + 1] = x
-                    r.out.n += 1
+                    r.runs[2 * r.nruns] = r.pos
+                    r.runs[2 * r.nruns + 1] = x
+                    r.nruns += 1
                 r.last_end = r.pos + x
             r.pos += x
     r.back2 = r.back1
@@ -161,84 +164,41 @@ cdef inline int take_count(CountReader *r, int64_t x) noexcept nogil:
     return OK
 
 
-cdef inline bint valid8(uint64_t w) noexcept nogil:
-    """Every byte of w is a count character, '0' (48) to 'o' (111): ASCII, at least 48
-    (adding 80 sets its top bit) and at most 111 (adding 16 does not)."""
-    cdef uint64_t top = 0x8080808080808080ULL
-    return (w & top) == 0 and ((w + 0x5050505050505050ULL) & top) == top and \
-        ((w + 0x1010101010101010ULL) & top) == 0
-
-
 cdef int coco_string_runs(const uint8_t *s, Py_ssize_t n, RunBuf *rb, int64_t total,
                           ErrInfo *err) noexcept nogil:
     """Foreground runs of a compressed COCO string, read in one pass: what
     ``coco_decode_counts`` then ``coco_runs`` give, errors included (a malformed count
     anywhere is reported before counts that do not add up to ``total``).
 
-    Eight characters at a time where they are all valid: the ends of the counts in them
-    (characters without the 0x20 "more" bit) are found at once, and counts of one or two
-    characters, nearly all of them, are decoded without a branch on which they are.  The
-    rest (the tail, bad characters, long counts) goes one count at a time."""
-    cdef Py_ssize_t p = 0, start, e, at
-    cdef uint64_t w, t, ends, ux
-    cdef int64_t x, x1, x2, b0, b1
-    cdef int k, code = OK
-    cdef CountReader r
-    code = runbuf_reserve(rb, rb.n + n // 2 + 1)  # a count takes a character at least
+    Whole steps of four or eight short counts where they apply (rle_coco_read_steps),
+    else one count at a time, character by character."""
+    cdef Py_ssize_t p = 0, start = 0, too_big = -1
+    cdef int64_t x
+    cdef int code = runbuf_reserve(rb, rb.n + n // 2 + 1)  # a count takes a character
+    cdef RleCocoReading r
     if code != OK:
         err.code = code
         return code
-    r.out = rb[0]
-    r.total, r.pos, r.back2, r.back1, r.m, r.too_big = total, 0, 0, 0, 0, -1
-    r.last_end = -1
+    r.runs, r.nruns, r.total, r.pos, r.back2, r.back1, r.last_end, r.m = \
+        rb.data, rb.n, total, 0, 0, 0, -1, 0
     while p < n and code == OK:
-        if p + 8 <= n:
-            w = rle_load64(s + p)
-            if valid8(w):
-                t = w - 0x3030303030303030ULL      # each byte its 6-bit group
-                ends = ~t & 0x2020202020202020ULL  # bit 5 of a byte: a count ends there
-                at = 0
-                while ends and code == OK:
-                    e = rle_ctz64(ends) >> 3
-                    ends &= ends - 1
-                    if e - at < 2:
-                        b0 = <int64_t> ((t >> (8 * at)) & 0x3f)
-                        b1 = <int64_t> (((t >> (8 * at)) >> 8) & 0x3f)
-                        x1 = b0 - ((b0 & 0x10) << 1)
-                        x2 = ((b0 & 0x1f) | (b1 << 5)) - ((b1 & 0x10) << 6)
-                        x = x2 + ((x1 - x2) & -(<int64_t> (e == at)))  # (no branch)
-                    else:
-                        ux = 0
-                        for k in range(<int> (e - at + 1)):
-                            ux |= ((t >> (8 * (at + k))) & 0x1f) << (5 * k)
-                        if (t >> (8 * e)) & 0x10:
-                            ux |= ~(<uint64_t> 0) << (5 * (e - at + 1))
-                        x = <int64_t> ux
-                    code = take_count(&r, x)
-                    if code != OK:
-                        start = p + at
-                        p += e + 1
-                        break
-                    at = e + 1
-                if code != OK:
-                    break
-                if at:
-                    p += at
-                    continue
-        # One count, character by character.
+        if too_big < 0:
+            p = rle_coco_read_steps(s, n, p, &r)
+            if p >= n:
+                break
         start = p
         code = read_count(s, n, &p, &x)
         if code == OK:
-            code = take_count(&r, x)
-    rb[0] = r.out
+            code = take_count(&r, &too_big, x)
+    rb.n = r.nruns
     if code != OK:
         # A bad character stops inside the count (it is part of what is reported).
         err.length = (p if p < n else n) - start + 1
         err.token = r.m
         err.offset = start
-    elif r.too_big >= 0 or r.pos != total:
+    elif too_big >= 0 or r.pos != total:
         code = E_SIZE
-        err.token = r.too_big if r.too_big >= 0 else (r.m - 1 if r.m > 0 else 0)
+        err.token = too_big if too_big >= 0 else (r.m - 1 if r.m > 0 else 0)
         err.offset = err.token
         err.length = 1
     err.code = code

@@ -499,3 +499,77 @@ def test_a_large_coco_mask_into_new_f_memory_is_written_on_zeros():
             assert one.flags.f_contiguous if memory == "F" else one.flags.c_contiguous
             np.testing.assert_array_equal(one, want)
             del one
+
+
+def _mixed_counts(rng, total):
+    """COCO counts adding up to ``total`` in stretches of one kind each, so that the string
+    reader's steps start, stop and start again at either parity: deltas of one character
+    (noise), of one or two, zeros, and counts of three characters or more."""
+    counts, left = [], total
+    while left > 0:
+        kind = int(rng.integers(0, 4))
+        for _ in range(int(rng.integers(1, 40))):
+            if kind == 0:
+                c = int(rng.integers(1, 9))
+            elif kind == 1:
+                c = int(rng.integers(1, 600))
+            elif kind == 2:
+                c = int(rng.choice([0, 1, 2]))
+            else:
+                c = int(rng.integers(1, 40_000))
+            c = min(c, left)
+            counts.append(c)
+            left -= c
+            if left == 0:
+                break
+    return counts
+
+
+def _coco_reason(err):
+    """The reason an RLEError gives for a kernel's error on a compressed string."""
+    from rlecodec.coco import _STRING_ERRORS
+    return err.reason if err.reason == "size_mismatch" else _STRING_ERRORS.get(
+        err.reason, (err.reason,))[0]
+
+
+def test_compressed_strings_read_into_runs_match_the_count_by_count_reader():
+    """The string reader's steps (four or eight short counts at a time) against the
+    definition: valid strings give the counts laid out, their areas and their canonical
+    strings after a merge with themselves; corrupted ones the
+    very error (count and reason) of reading counts one by one and then checking them."""
+    from rlecodec import coco
+    rng = np.random.default_rng(31)
+    alphabet = bytes(range(48, 123)) + b"/ \x00\xff"
+    outcomes = {"error": 0, "mask": 0}
+    for trial in range(600):
+        h, w = int(rng.integers(1, 200)), int(rng.integers(1, 300))
+        counts = _mixed_counts(rng, h * w)
+        text = bytearray(reference_coco_string(counts))
+        if trial % 2:
+            for _ in range(int(rng.integers(1, 3))):
+                where = int(rng.integers(0, len(text) + 1))
+                kind = rng.random()
+                if kind < 0.6 and where < len(text):
+                    text[where] = alphabet[int(rng.integers(0, len(alphabet)))]
+                elif kind < 0.7:
+                    del text[where:]
+                else:
+                    text[where:where] = bytes([alphabet[int(rng.integers(0, 64))]])
+        obj = {"size": [h, w], "counts": bytes(text)}
+        try:  # the reference: counts read one by one, then checked and laid out
+            read = _codec.coco_counts_from_string(bytes(text))
+            _codec.coco_runs_from_counts(read, h * w)
+        except _codec.KernelError as err:
+            outcomes["error"] += 1
+            for call, options in ((coco.decode, {"dtype": np.int32}), (coco.area, {})):
+                with pytest.raises(rlecodec.RLEError) as got:
+                    call(obj, **options)
+                assert (got.value.token, got.value.reason) == (err.token, _coco_reason(err))
+            continue
+        outcomes["mask"] += 1
+        want = _laid_out(read.tolist(), h, w)
+        np.testing.assert_array_equal(coco.decode(obj, dtype=np.int32), want)
+        assert coco.area(obj) == int(want.sum())
+        # (Runs joined where a count of 0 lies between: a merge writes them back as one.)
+        assert coco.merge([obj, obj])["counts"] == coco.encode(want)["counts"]
+    assert min(outcomes.values()) > 100, outcomes
