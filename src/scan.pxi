@@ -332,6 +332,50 @@ cdef int scan_transposing_runs(const Grid *g, const Foreground *fg, RunBuf *rb) 
     return code
 
 
+ctypedef struct SortedSegments:
+    # Segments from sweep_runs, as the pairs (line, first), (end, 0), put in order of line.
+    RunBuf segs
+    int64_t *order      # segment indices, line by line
+    int64_t *ends       # ends[line]: one past that line's last entry in `order`
+    int64_t n
+
+
+cdef int transpose_sorted(const RunBuf *rb, const Grid *g, int64_t nlines,
+                          Py_ssize_t max_segments, SortedSegments *out) noexcept nogil:
+    """Transpose sorted runs in run space (sweep_runs) and sort the perpendicular segments
+    by the line they lie on, stably: a line's segments were closed in increasing order, so
+    they stay so (a counting sort, no comparisons).  E_MANY_SEGMENTS when there are (well)
+    over ``max_segments``."""
+    cdef int64_t k, line
+    cdef int code
+    runbuf_init(&out.segs)
+    out.order = NULL
+    out.ends = NULL
+    code = sweep_runs(rb, g, 0, &out.segs, 2 * max_segments)
+    out.n = out.segs.n // 2
+    if code != OK:
+        return code
+    out.ends = <int64_t *> calloc_i64(nlines + 1)
+    out.order = <int64_t *> malloc(<size_t> (out.n + 1) * sizeof(int64_t))
+    if out.ends == NULL or out.order == NULL:
+        return E_NOMEM
+    for k in range(out.n):
+        out.ends[out.segs.data[4 * k] + 1] += 1
+    for line in range(nlines):
+        out.ends[line + 1] += out.ends[line]
+    for k in range(out.n):
+        line = out.segs.data[4 * k]
+        out.order[out.ends[line]] = k
+        out.ends[line] += 1
+    return OK
+
+
+cdef void sorted_segments_free(SortedSegments *s) noexcept nogil:
+    free(s.order)
+    free(s.ends)
+    runbuf_free(&s.segs)
+
+
 cdef int runs_across(const RunBuf *along, const Grid *g, RunBuf *rb) noexcept nogil:
     """The runs of g's numbering from those of memory order (``along``): a transpose in run
     space (work ~ runs + boundary length), the segments put in order with a counting

@@ -1,5 +1,5 @@
 # The decoder's writers: sorted, disjoint runs into the pixels of any strided layout, along
-# memory, across it (sweeps, row-sorted segments, 32-column groups, tiles) or flat.
+# memory, across it (sweeps, line by line from toggles, 32-column groups, tiles) or flat.
 # Runs arrive checked; parsing is parse.pxi's, the binding classes are decode.pxi's.
 
 cdef extern from "rle_fill.h" nogil:
@@ -214,48 +214,151 @@ cdef int sweep_runs(const RunBuf *rb, const Grid *g, uint64_t pattern,
     return code
 
 
-ctypedef struct SortedSegments:
-    # Segments from sweep_runs, as the pairs (line, first), (end, 0), put in order of line.
-    RunBuf segs
-    int64_t *order      # segment indices, line by line
-    int64_t *ends       # ends[line]: one past that line's last entry in `order`
-    int64_t n
-
-
-cdef int transpose_sorted(const RunBuf *rb, const Grid *g, int64_t nlines,
-                          Py_ssize_t max_segments, SortedSegments *out) noexcept nogil:
-    """Transpose sorted runs in run space (sweep_runs) and sort the perpendicular segments
-    by the line they lie on, stably: a line's segments were closed in increasing order, so
-    they stay so (a counting sort, no comparisons).  E_MANY_SEGMENTS when there are (well)
-    over ``max_segments``."""
-    cdef int64_t k, line
-    cdef int code
-    runbuf_init(&out.segs)
-    out.order = NULL
-    out.ends = NULL
-    code = sweep_runs(rb, g, 0, &out.segs, 2 * max_segments)
-    out.n = out.segs.n // 2
-    if code != OK:
-        return code
-    out.ends = <int64_t *> calloc_i64(nlines + 1)
-    out.order = <int64_t *> malloc(<size_t> (out.n + 1) * sizeof(int64_t))
-    if out.ends == NULL or out.order == NULL:
-        return E_NOMEM
-    for k in range(out.n):
-        out.ends[out.segs.data[4 * k] + 1] += 1
-    for line in range(nlines):
-        out.ends[line + 1] += out.ends[line]
-    for k in range(out.n):
-        line = out.segs.data[4 * k]
-        out.order[out.ends[line]] = k
-        out.ends[line] += 1
+cdef int place_toggles(const RunBuf *rb, int64_t L, int64_t *at,
+                       int32_t **toggles) noexcept nogil:
+    """The toggles of runs whose inner lines have L pixels, sorted by inner index: the
+    outer line of every run's start and of its end within each outer line it crosses (an
+    end at L is none).  ``at`` (L + 1 zeros) ends with at[i] one past index i's toggles;
+    within an index they come in the runs' order, so by outer line.  A counting sort: the
+    runs are walked twice, to count and then to place."""
+    cdef int64_t s, e, i0, i1, k
+    cdef Py_ssize_t r
+    cdef int place
+    cdef Cursor cur
+    toggles[0] = NULL
+    for place in range(2):
+        cur.o = 0
+        cur.first = 0
+        if place:
+            for k in range(L):
+                at[k + 1] += at[k]
+            toggles[0] = <int32_t *> malloc(<size_t> (at[L] + 1) * sizeof(int32_t))
+            if toggles[0] == NULL:
+                return E_NOMEM
+        for r in range(rb.n):
+            s = rb.data[2 * r]
+            e = s + rb.data[2 * r + 1]
+            while s < e:
+                cursor_seek(&cur, s, L)
+                i0 = s - cur.first
+                i1 = e - cur.first
+                if place:
+                    toggles[0][at[i0]] = <int32_t> cur.o
+                    at[i0] += 1
+                    if i1 < L:
+                        toggles[0][at[i1]] = <int32_t> cur.o
+                        at[i1] += 1
+                else:
+                    at[i0 + 1] += 1
+                    if i1 < L:
+                        at[i1 + 1] += 1
+                s = cur.first + (i1 if i1 < L else L)
     return OK
 
 
-cdef void sorted_segments_free(SortedSegments *s) noexcept nogil:
-    free(s.order)
-    free(s.ends)
-    runbuf_free(&s.segs)
+cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern) noexcept nogil:
+    """Every pixel (runs and zeros) of a mask whose inner lines (L pixels) cut across
+    memory, memory line by memory line, each written once and front to back.
+
+    Memory line i differs from line i - 1 at the outer lines whose runs start or end at
+    inner index i (place_toggles).  A line is kept as the sorted bounds of its segments
+    (set from bounds[0] to bounds[1], and so on); line i's toggles, as bounds, are merged
+    in (equal bounds cancel), and the line is filled segment by segment.  Work: the output
+    once, plus the toggles and each line's bounds, however long the runs across memory."""
+    cdef int64_t L = g.L, M = g.M, c, i, j, k, n = 0, nb = 0, nt, a, b, w, done, covered
+    cdef int code = OK
+    cdef int32_t *toggles = NULL
+    cdef int64_t *at = <int64_t *> calloc_i64(L + 1)
+    cdef int64_t *room = <int64_t *> malloc(<size_t> (3 * (M + 2)) * sizeof(int64_t))
+    cdef int64_t *bounds = room
+    cdef int64_t *merged = room + (M + 2)
+    cdef int64_t *adds = room + 2 * (M + 2)
+    cdef int64_t *swap
+    cdef uint8_t *line = NULL
+    cdef uint8_t value = <uint8_t> pattern
+    cdef bint bytewise = g.itemsize == 1 and g.s_out == 1
+    if at == NULL or room == NULL or place_toggles(rb, L, at, &toggles) != OK:
+        code = E_NOMEM
+    else:
+        for i in range(L):
+            k = n
+            n = at[i]
+            if line != NULL:
+                for k in range(k, n):
+                    line[toggles[k]] ^= value
+                memcpy(g.ptr + i * g.s_in, line, <size_t> M)
+                continue
+            # Line i's toggles as bounds (pixel o is the segment [o, o + 1)).  Toggles of
+            # one outer line in a row (a run ending where the next starts) cancel in pairs.
+            nt = 0
+            while k < n:
+                c = toggles[k]
+                if k + 1 < n and toggles[k + 1] == c:
+                    k += 2
+                    continue
+                if nt and adds[nt - 1] == c:
+                    nt -= 1
+                else:
+                    adds[nt] = c
+                    nt += 1
+                adds[nt] = c + 1
+                nt += 1
+                k += 1
+            if nt:
+                a = b = w = 0
+                while a < nb and b < nt:
+                    if bounds[a] < adds[b]:
+                        merged[w] = bounds[a]
+                        a += 1
+                        w += 1
+                    elif adds[b] < bounds[a]:
+                        merged[w] = adds[b]
+                        b += 1
+                        w += 1
+                    else:
+                        a += 1
+                        b += 1
+                while a < nb:
+                    merged[w] = bounds[a]
+                    a += 1
+                    w += 1
+                while b < nt:
+                    merged[w] = adds[b]
+                    b += 1
+                    w += 1
+                swap = bounds
+                bounds = merged
+                merged = swap
+                nb = w
+            if bytewise and nb > M // 8:
+                # Segments of under 16 pixels on average (stripes across the lines): from
+                # here on the line is kept as bytes, flipped where toggled, and copied out.
+                line = <uint8_t *> adds  # (room for M + 2 bounds: no longer needed)
+                memset(line, 0, <size_t> M)
+                for j in range(0, nb, 2):
+                    memset(line + bounds[j], value, <size_t> (bounds[j + 1] - bounds[j]))
+                memcpy(g.ptr + i * g.s_in, line, <size_t> M)
+                continue
+            covered = 0
+            for j in range(0, nb, 2):
+                covered += bounds[j + 1] - bounds[j]
+            if covered * 4 < M:
+                # Mostly background: zeroed in one call, then its few segments set while
+                # it is in cache.
+                fill_across(g, i, 0, M, 0)
+                for j in range(0, nb, 2):
+                    fill_across(g, i, bounds[j], bounds[j + 1], pattern)
+            else:
+                done = 0
+                for j in range(0, nb, 2):
+                    fill_across(g, i, done, bounds[j], 0)
+                    fill_across(g, i, bounds[j], bounds[j + 1], pattern)
+                    done = bounds[j + 1]
+                fill_across(g, i, done, M, 0)
+    free(at)
+    free(toggles)
+    free(room)
+    return code
 
 
 cdef int write_across_groups(const RunBuf *rb, const Grid *g, uint8_t value) noexcept nogil:
@@ -331,69 +434,22 @@ cdef enum:
     ZERO_FIRST_BYTES = 1 << 19  # outputs up to this size are zeroed first (within L2)
 
 
-cdef inline void fill_line(const Grid *g, char *line, int64_t o0, int64_t o1,
-                           uint64_t pattern) noexcept nogil:
-    """Fill outer lines [o0, o1) of the memory line at ``line`` (o0 <= o1): for a byte mask
-    whose lines are rows, one memset, the line writer's usual case."""
-    if g.itemsize == 1 and g.s_out == 1:
-        memset(line + o0, <int> <uint8_t> pattern, <size_t> (o1 - o0))
-    else:
-        fill(line + o0 * g.s_out, o1 - o0, g.s_out, g.itemsize, pattern)
-
-
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                       bint zeroed) noexcept nogil:
     """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
-    go straight out.  Otherwise they are sorted by memory line and each line is written
-    front to back, gaps and segments alike (or, when its segments are short, zeroed whole
-    and then given them while in cache): one sequential pass over the output."""
-    cdef SortedSegments st
-    cdef int64_t k, i, j, covered, done, pos = 0
-    cdef const int64_t *seg
-    cdef char *line
-    cdef int code
+    go straight out (sweep_runs).  A byte mask small enough to stay in cache is zeroed,
+    then given its runs 32 outer lines at a time (write_across_groups); anything else is
+    written memory line by memory line, zeros and segments alike (write_across_lines):
+    one sequential pass over the output."""
     if zeroed:
         return sweep_runs(rb, g, pattern, NULL, 0)
-    if g.L * g.M * g.itemsize <= ZERO_FIRST_BYTES:
-        # Small enough to stay in cache: zero it all, then fill the segments as the sweep
-        # closes them (no sorting by line, no gap fills).
+    if g.L * g.M * g.itemsize <= ZERO_FIRST_BYTES and g.itemsize == 1 and g.s_out == 1:
         zero_grid(g)
-        if g.itemsize == 1 and g.s_out == 1:
-            return write_across_groups(rb, g, <uint8_t> pattern)
-        return sweep_runs(rb, g, pattern, NULL, 0)
-    # (Room for far more segments than the usual few per run and line, but not for the
-    # one per pixel and line of, say, stripes across the lines: sorting those would take
-    # memory in proportion to the area.  They are filled as they come, into zeros.)
-    code = transpose_sorted(rb, g, g.L, 4 * (rb.n + g.L), &st)
-    if code == E_MANY_SEGMENTS:
-        sorted_segments_free(&st)
+        return write_across_groups(rb, g, <uint8_t> pattern)
+    if g.M > INT32_MAX:  # (outer lines numbered past int32: hardly a mask)
         zero_grid(g)
         return sweep_runs(rb, g, pattern, NULL, 0)
-    if code == OK:
-        for i in range(g.L):
-            line = g.ptr + i * g.s_in
-            covered = 0
-            for j in range(pos, st.ends[i]):
-                seg = st.segs.data + 4 * st.order[j]
-                covered += seg[2] - seg[1]
-            if covered * 4 < g.M:
-                # Mostly background: zero the line in one call, then set its few short
-                # segments while it is in cache (fewer calls than alternating).
-                fill_line(g, line, 0, g.M, 0)
-                done = g.M
-            else:
-                done = 0
-            while pos < st.ends[i]:
-                seg = st.segs.data + 4 * st.order[pos]
-                if done < g.M:
-                    fill_line(g, line, done, seg[1], 0)
-                    done = seg[2]
-                fill_line(g, line, seg[1], seg[2], pattern)
-                pos += 1
-            if done < g.M:
-                fill_line(g, line, done, g.M, 0)
-    sorted_segments_free(&st)
-    return code
+    return write_across_lines(rb, g, pattern)
 
 
 # Column-major runs into a row-major byte mask through tiles: the pixels of up to 64

@@ -195,19 +195,24 @@ def test_groups_of_32_columns_stay_inside_their_rows(w):
 
 @pytest.mark.parametrize("step", [2, 3, 17])
 def test_stripes_across_the_lines_of_a_large_output(step):
-    """Column runs whose row segments are far more than the runs (a pixel wide stripes,
-    one segment per pixel and row) are not sorted by row, which would take memory in
-    proportion to the area: the output is zeroed and they are filled as they come."""
-    h, w = 800, 701  # above 512 KiB, so the row-sorted writer is the first choice
+    """Column runs whose row segments are far more than the runs (pixel-wide stripes, a
+    segment per pixel and row): from the row where a row's segments get that short, the
+    row-by-row writer keeps the row as bytes, flipped where runs start or end, and copies
+    it out; runs that start and end after the switch, dtypes other than bytes (which stay
+    with segments) and an ``out`` view with guard columns are all checked."""
+    h, w = 800, 701  # above 512 KiB, so the row-by-row writer is the one
     m = np.zeros((h, w), np.uint8)
-    m[:, ::step] = 1
-    m[h // 2:, 1::step] = 1  # and runs that end inside a column
+    m[h // 5: h // 4, 10:40] = 1  # a block before the stripes begin
+    m[h // 3:, ::step] = 1
+    m[h // 2: 3 * h // 4, 1::step] = 1  # and runs that start and end after it
     text = ref_encode(m)
     np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
     np.testing.assert_array_equal(rlecodec.decode(text, (h, w), dtype=np.int32, value=-7),
                                   m.astype(np.int32) * -7)
-    out = np.full((h, w), 5, np.uint8)
-    np.testing.assert_array_equal(rlecodec.decode(text, out=out, value=2), m * 2)
+    out = np.full((h, w + 2), 5, np.uint8)
+    rlecodec.decode(text, out=out[:, 1:-1], value=2)
+    np.testing.assert_array_equal(out[:, 1:-1], m * 2)
+    assert (out[:, 0] == 5).all() and (out[:, -1] == 5).all()
 
 
 def test_fills_of_every_short_length_and_alignment():
