@@ -29,6 +29,7 @@ try:  # coverage feedback from the facade (which error, which path) when fuzzing
         import rlecodec
 except ImportError:  # replaying seeds in the test suite needs no atheris
     import rlecodec
+from rlecodec import _codec  # noqa: E402
 
 ORDERS = ("F", "C")
 
@@ -171,7 +172,16 @@ def check_coco(shape: tuple[int, int], raw: bytes) -> None:
             else:
                 raise AssertionError(f"COCO decode with {list(kwargs)} accepted a bad string")
         assert (out_f == 7).all(), "a rejected COCO string changed a Fortran out"
+        # Counts read one by one, then checked (no steps of several counts): the same count
+        try:
+            _codec.coco_runs_from_counts(_codec.coco_counts_from_string(raw),
+                                         shape[0] * shape[1])
+        except _codec.KernelError as ref:
+            assert ref.token == err.token, (ref, err)
+        else:
+            raise AssertionError("the count-by-count reader accepted a rejected string")
         return
+    _codec.coco_runs_from_counts(_codec.coco_counts_from_string(raw), shape[0] * shape[1])
     assert from_str is not None and np.array_equal(from_str, out), "COCO str counts differ"
     coco.decode(obj, out=out_f)
     assert np.array_equal(out_f, out), "COCO into Fortran memory differs"
