@@ -436,6 +436,23 @@ def test_coco_strings_straight_into_pixels_match_their_definition():
         np.testing.assert_array_equal(stack, expect)
 
 
+def _corrupted(rng, text, alphabet, cuts, inserted):
+    """``text`` with one or two random edits: a character replaced (below ``cuts[0]``), the
+    rest cut off (below ``cuts[1]``) or one of the first ``inserted`` of ``alphabet``
+    inserted."""
+    text = bytearray(text)
+    for _ in range(int(rng.integers(1, 3))):
+        where = int(rng.integers(0, len(text) + 1))
+        kind = rng.random()
+        if kind < cuts[0] and where < len(text):
+            text[where] = alphabet[int(rng.integers(0, len(alphabet)))]
+        elif kind < cuts[1]:
+            del text[where:]
+        else:
+            text[where:where] = bytes([alphabet[int(rng.integers(0, inserted))]])
+    return bytes(text)
+
+
 def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
     """Corrupted strings: decoding straight into F memory, or through a line into C memory,
     gives the very error of the exact reader (which int32 masks take), and a given array is
@@ -446,22 +463,14 @@ def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
     outcomes = {"error": 0, "mask": 0}
     for _ in range(2000):
         h, w = (int(v) for v in rng.integers(1, 30, 2))
-        text = bytearray(reference_coco_string(_random_counts(rng, h * w)))
-        for _ in range(int(rng.integers(1, 3))):
-            where = int(rng.integers(0, len(text) + 1))
-            kind = rng.random()
-            if kind < 0.5 and where < len(text):
-                text[where] = alphabet[int(rng.integers(0, len(alphabet)))]
-            elif kind < 0.75:
-                del text[where:]
-            else:
-                text[where:where] = bytes([alphabet[int(rng.integers(0, 40))]])
-        obj = {"size": [h, w], "counts": bytes(text)}
+        text = _corrupted(rng, reference_coco_string(_random_counts(rng, h * w)), alphabet,
+                          (0.5, 0.75), 40)
+        obj = {"size": [h, w], "counts": text}
         try:
             want = coco.decode(obj, dtype=np.int32).astype(np.uint8)
         except rlecodec.RLEError as err:
             outcomes["error"] += 1
-            assert _codec.coco_line(bytes(text), h * w, 1, False) is None
+            assert _codec.coco_line(text, h * w, 1, False) is None
             for item in (obj, [obj, obj]):
                 for memory in "FC":
                     with pytest.raises(rlecodec.RLEError) as got:
@@ -476,7 +485,7 @@ def test_coco_strings_that_are_wrong_fail_alike_on_the_straight_path():
             outcomes["mask"] += 1
             np.testing.assert_array_equal(coco.decode(obj, memory="F"), want)
             np.testing.assert_array_equal(coco.decode(obj), want)
-            assert _codec.coco_line(bytes(text), h * w, 1, True) == want.T.tobytes()
+            assert _codec.coco_line(text, h * w, 1, True) == want.T.tobytes()
     assert min(outcomes.values()) > 100, outcomes  # (both kinds were tried)
 
 
@@ -549,20 +558,12 @@ def test_compressed_strings_read_into_runs_match_the_count_by_count_reader():
     for trial in range(600):
         h, w = int(rng.integers(1, 200)), int(rng.integers(1, 300))
         counts = _mixed_counts(rng, h * w)
-        text = bytearray(reference_coco_string(counts))
+        text = bytes(reference_coco_string(counts))
         if trial % 2:
-            for _ in range(int(rng.integers(1, 3))):
-                where = int(rng.integers(0, len(text) + 1))
-                kind = rng.random()
-                if kind < 0.6 and where < len(text):
-                    text[where] = alphabet[int(rng.integers(0, len(alphabet)))]
-                elif kind < 0.7:
-                    del text[where:]
-                else:
-                    text[where:where] = bytes([alphabet[int(rng.integers(0, 64))]])
-        obj = {"size": [h, w], "counts": bytes(text)}
+            text = _corrupted(rng, text, alphabet, (0.6, 0.7), 64)
+        obj = {"size": [h, w], "counts": text}
         try:  # the reference: counts read one by one, then checked and laid out
-            read = _codec.coco_counts_from_string(bytes(text))
+            read = _codec.coco_counts_from_string(text)
             _codec.coco_runs_from_counts(read, h * w)
         except _codec.KernelError as err:
             outcomes["error"] += 1
