@@ -256,6 +256,76 @@ cdef int place_toggles(const RunBuf *rb, int64_t L, int64_t *at,
     return OK
 
 
+cdef inline int64_t toggle_bounds(const int32_t *toggles, int64_t k, int64_t n,
+                                  int64_t *adds) noexcept nogil:
+    """The toggles ``toggles[k:n]`` (sorted outer lines) as sorted segment bounds in
+    ``adds`` (pixel o is the segment [o, o + 1), adjacent ones joined); returns how many.
+    Two toggles of one outer line in a row (a run ending where the next starts) cancel."""
+    cdef int64_t c, nt = 0
+    while k < n:
+        c = toggles[k]
+        if k + 1 < n and toggles[k + 1] == c:
+            k += 2
+            continue
+        if nt and adds[nt - 1] == c:
+            nt -= 1
+        else:
+            adds[nt] = c
+            nt += 1
+        adds[nt] = c + 1
+        nt += 1
+        k += 1
+    return nt
+
+
+cdef inline int64_t merge_bounds(const int64_t *a, int64_t na, const int64_t *b, int64_t nb,
+                                 int64_t *out) noexcept nogil:
+    """The bounds of the segments of ``a`` flipped by those of ``b`` (both sorted): their
+    merge, where a bound in both cancels; returns how many went to ``out``."""
+    cdef int64_t i = 0, j = 0, w = 0
+    while i < na and j < nb:
+        if a[i] < b[j]:
+            out[w] = a[i]
+            i += 1
+        elif b[j] < a[i]:
+            out[w] = b[j]
+            j += 1
+        else:
+            i += 1
+            j += 1
+            continue
+        w += 1
+    while i < na:
+        out[w] = a[i]
+        i += 1
+        w += 1
+    while j < nb:
+        out[w] = b[j]
+        j += 1
+        w += 1
+    return w
+
+
+cdef void fill_line_segments(const Grid *g, int64_t i, const int64_t *bounds, int64_t nb,
+                             uint64_t pattern) noexcept nogil:
+    """Memory line i: ``pattern`` on the segments bounds[0]:bounds[1], ..., zeros between,
+    each pixel written once, or (mostly background) zeroed in one call and its few
+    segments set while it is in cache."""
+    cdef int64_t j, done = 0, covered = 0
+    for j in range(0, nb, 2):
+        covered += bounds[j + 1] - bounds[j]
+    if covered * 4 < g.M:
+        fill_across(g, i, 0, g.M, 0)
+        for j in range(0, nb, 2):
+            fill_across(g, i, bounds[j], bounds[j + 1], pattern)
+        return
+    for j in range(0, nb, 2):
+        fill_across(g, i, done, bounds[j], 0)
+        fill_across(g, i, bounds[j], bounds[j + 1], pattern)
+        done = bounds[j + 1]
+    fill_across(g, i, done, g.M, 0)
+
+
 cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern) noexcept nogil:
     """Every pixel (runs and zeros) of a mask whose inner lines (L pixels) cut across
     memory, memory line by memory line, each written once and front to back.
@@ -265,7 +335,7 @@ cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern) n
     (set from bounds[0] to bounds[1], and so on); line i's toggles, as bounds, are merged
     in (equal bounds cancel), and the line is filled segment by segment.  Work: the output
     once, plus the toggles and each line's bounds, however long the runs across memory."""
-    cdef int64_t L = g.L, M = g.M, c, i, j, k, n = 0, nb = 0, nt, a, b, w, done, covered
+    cdef int64_t L = g.L, M = g.M, i, j, k, n = 0, nb = 0, nt
     cdef int code = OK
     cdef int32_t *toggles = NULL
     cdef int64_t *at = <int64_t *> calloc_i64(L + 1)
@@ -286,75 +356,23 @@ cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern) n
             if line != NULL:
                 for k in range(k, n):
                     line[toggles[k]] ^= value
-                memcpy(g.ptr + i * g.s_in, line, <size_t> M)
-                continue
-            # Line i's toggles as bounds (pixel o is the segment [o, o + 1)).  Toggles of
-            # one outer line in a row (a run ending where the next starts) cancel in pairs.
-            nt = 0
-            while k < n:
-                c = toggles[k]
-                if k + 1 < n and toggles[k + 1] == c:
-                    k += 2
+            else:
+                nt = toggle_bounds(toggles, k, n, adds)
+                if nt:
+                    nb = merge_bounds(bounds, nb, adds, nt, merged)
+                    swap = bounds
+                    bounds = merged
+                    merged = swap
+                if not (bytewise and nb > M // 8):
+                    fill_line_segments(g, i, bounds, nb, pattern)
                     continue
-                if nt and adds[nt - 1] == c:
-                    nt -= 1
-                else:
-                    adds[nt] = c
-                    nt += 1
-                adds[nt] = c + 1
-                nt += 1
-                k += 1
-            if nt:
-                a = b = w = 0
-                while a < nb and b < nt:
-                    if bounds[a] < adds[b]:
-                        merged[w] = bounds[a]
-                        a += 1
-                        w += 1
-                    elif adds[b] < bounds[a]:
-                        merged[w] = adds[b]
-                        b += 1
-                        w += 1
-                    else:
-                        a += 1
-                        b += 1
-                while a < nb:
-                    merged[w] = bounds[a]
-                    a += 1
-                    w += 1
-                while b < nt:
-                    merged[w] = adds[b]
-                    b += 1
-                    w += 1
-                swap = bounds
-                bounds = merged
-                merged = swap
-                nb = w
-            if bytewise and nb > M // 8:
                 # Segments of under 16 pixels on average (stripes across the lines): from
                 # here on the line is kept as bytes, flipped where toggled, and copied out.
                 line = <uint8_t *> adds  # (room for M + 2 bounds: no longer needed)
                 memset(line, 0, <size_t> M)
                 for j in range(0, nb, 2):
                     memset(line + bounds[j], value, <size_t> (bounds[j + 1] - bounds[j]))
-                memcpy(g.ptr + i * g.s_in, line, <size_t> M)
-                continue
-            covered = 0
-            for j in range(0, nb, 2):
-                covered += bounds[j + 1] - bounds[j]
-            if covered * 4 < M:
-                # Mostly background: zeroed in one call, then its few segments set while
-                # it is in cache.
-                fill_across(g, i, 0, M, 0)
-                for j in range(0, nb, 2):
-                    fill_across(g, i, bounds[j], bounds[j + 1], pattern)
-            else:
-                done = 0
-                for j in range(0, nb, 2):
-                    fill_across(g, i, done, bounds[j], 0)
-                    fill_across(g, i, bounds[j], bounds[j + 1], pattern)
-                    done = bounds[j + 1]
-                fill_across(g, i, done, M, 0)
+            memcpy(g.ptr + i * g.s_in, line, <size_t> M)
     free(at)
     free(toggles)
     free(room)
