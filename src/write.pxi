@@ -307,11 +307,15 @@ cdef inline int64_t merge_bounds(const int64_t *a, int64_t na, const int64_t *b,
 
 
 cdef void fill_line_segments(const Grid *g, int64_t i, const int64_t *bounds, int64_t nb,
-                             uint64_t pattern) noexcept nogil:
+                             uint64_t pattern, bint zeroed) noexcept nogil:
     """Memory line i: ``pattern`` on the segments bounds[0]:bounds[1], ..., zeros between,
     each pixel written once, or (mostly background) zeroed in one call and its few
-    segments set while it is in cache."""
+    segments set while it is in cache.  A ``zeroed`` line gets its segments only."""
     cdef int64_t j, done = 0, covered = 0
+    if zeroed:
+        for j in range(0, nb, 2):
+            fill_across(g, i, bounds[j], bounds[j + 1], pattern)
+        return
     for j in range(0, nb, 2):
         covered += bounds[j + 1] - bounds[j]
     if covered * 4 < g.M:
@@ -326,9 +330,11 @@ cdef void fill_line_segments(const Grid *g, int64_t i, const int64_t *bounds, in
     fill_across(g, i, done, g.M, 0)
 
 
-cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern) noexcept nogil:
-    """Every pixel (runs and zeros) of a mask whose inner lines (L pixels) cut across
-    memory, memory line by memory line, each written once and front to back.
+cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern,
+                            bint zeroed) noexcept nogil:
+    """Every pixel (runs and zeros; only the runs into ``zeroed`` memory) of a mask whose
+    inner lines (L pixels) cut across memory, memory line by memory line, each written once
+    and front to back.
 
     Memory line i differs from line i - 1 at the outer lines whose runs start or end at
     inner index i (place_toggles).  A line is kept as the sorted bounds of its segments
@@ -363,11 +369,12 @@ cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern) n
                     swap = bounds
                     bounds = merged
                     merged = swap
-                if not (bytewise and nb > M // 8):
-                    fill_line_segments(g, i, bounds, nb, pattern)
+                if zeroed or not (bytewise and nb > M // 8):
+                    fill_line_segments(g, i, bounds, nb, pattern, zeroed)
                     continue
                 # Segments of under 16 pixels on average (stripes across the lines): from
-                # here on the line is kept as bytes, flipped where toggled, and copied out.
+                # here on the line is kept as bytes, flipped where toggled, and copied out
+                # (not into zeroed memory, which may hold other sources' pixels).
                 line = <uint8_t *> adds  # (room for M + 2 bounds: no longer needed)
                 memset(line, 0, <size_t> M)
                 for j in range(0, nb, 2):
@@ -450,16 +457,23 @@ cdef int write_across_groups(const RunBuf *rb, const Grid *g, uint8_t value) noe
 
 cdef enum:
     ZERO_FIRST_BYTES = 1 << 19  # outputs up to this size are zeroed first (within L2)
+    SWEEP_ZEROED_BYTES = 1 << 22  # zeroed ones up to this size take the sweep's scattered
+                                  # writes (mostly in cache), larger ones go line by line
 
 
 cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
                       bint zeroed) noexcept nogil:
-    """Write runs whose lines cut across memory.  Into zeroed memory the transposed segments
-    go straight out (sweep_runs).  A byte mask small enough to stay in cache is zeroed,
-    then given its runs 32 outer lines at a time (write_across_groups); anything else is
-    written memory line by memory line, zeros and segments alike (write_across_lines):
-    one sequential pass over the output."""
+    """Write runs whose lines cut across memory.  Into zeroed memory, only the runs: memory
+    line by memory line if the output is large and the runs many for the lines to walk (a
+    whole-slide mask: its fresh pages then fill in order), else transposed segment by
+    segment (sweep_runs: work ~ runs and boundary).  A byte mask small enough to stay in
+    cache is zeroed, then given its runs 32 outer lines at a time (write_across_groups);
+    anything else is written memory line by memory line, zeros and segments alike
+    (write_across_lines): one sequential pass over the output."""
     if zeroed:
+        if (g.L * g.M * g.itemsize > SWEEP_ZEROED_BYTES and 4 * rb.n >= g.L
+                and g.M <= INT32_MAX):
+            return write_across_lines(rb, g, pattern, True)
         return sweep_runs(rb, g, pattern, NULL, 0)
     if g.L * g.M * g.itemsize <= ZERO_FIRST_BYTES and g.itemsize == 1 and g.s_out == 1:
         zero_grid(g)
@@ -467,7 +481,7 @@ cdef int write_across(const RunBuf *rb, const Grid *g, uint64_t pattern,
     if g.M > INT32_MAX:  # (outer lines numbered past int32: hardly a mask)
         zero_grid(g)
         return sweep_runs(rb, g, pattern, NULL, 0)
-    return write_across_lines(rb, g, pattern)
+    return write_across_lines(rb, g, pattern, False)
 
 
 # Column-major runs into a row-major byte mask through tiles: the pixels of up to 64

@@ -154,6 +154,12 @@ def blobs(h, w, count, rng):
     return m
 
 
+def _encode_large(m):
+    """ref_encode's text of a 0/1 mask, its runs found with np.diff instead of a walk."""
+    edges = np.flatnonzero(np.diff(m.ravel(order="F"), prepend=0, append=0))
+    return " ".join(f"{s + 1} {e - s}" for s, e in edges.reshape(-1, 2))
+
+
 @pytest.mark.parametrize("h,w", [(256, 1600), (700, 900), (4096, 8193)])
 def test_run_space_transpose_of_blobs(h, w):
     """Column-major runs into a row-major output through the run-space transpose: outputs
@@ -162,10 +168,8 @@ def test_run_space_transpose_of_blobs(h, w):
     rng = np.random.default_rng(h + w)
     for count in (1, 7, 40):
         m = blobs(h, w, count, rng)
-        if h * w > 1 << 22:  # too many pixels for ref_encode's walk: the same, vectorised
-            edges = np.flatnonzero(np.diff(m.ravel(order="F"), prepend=0, append=0))
-            text = " ".join(f"{s + 1} {e - s}" for s, e in edges.reshape(-1, 2))
-            np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
+        if h * w > 1 << 22:  # too many pixels for ref_encode's walk
+            np.testing.assert_array_equal(rlecodec.decode(_encode_large(m), (h, w)), m)
             continue
         text = ref_encode(m)
         np.testing.assert_array_equal(rlecodec.decode(text, (h, w)), m)
@@ -256,6 +260,31 @@ def test_large_masks_read_in_bands_match_the_reference(monkeypatch, bands):
                                    threads=bands) == ref_encode(m, order, 0, True)
     with pytest.raises(ValueError):
         rlecodec.encode(cases[0], threads=0)
+
+
+@pytest.mark.parametrize("h,w", [(300, 401), (2000, 64), (2100, 2048)])
+def test_sources_gathered_into_one_mask_write_only_their_runs(h, w):
+    """Column runs written into a row-major mask that already holds other sources' pixels
+    (a label map, a union): by the run-space sweep (small masks, or few runs for the rows:
+    a dot in a tall mask) or row by row (above 4 MiB); either way only their runs, never
+    the zeros around them, even where a source's rows are pixel-wide stripes (which a new
+    output copies out whole)."""
+    rng = np.random.default_rng(h)
+    block = np.zeros((h, w), np.uint8)
+    block[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1
+    stripes = np.zeros((h, w), np.uint8)
+    stripes[h // 3:, ::2] = 1
+    dot = np.zeros((h, w), np.uint8)
+    dot[h - 5: h - 2, 3:6] = 1
+    sources = {1: block, 2: stripes, 3: dot, 4: blobs(h, w, 5, rng)}
+    texts = {k: _encode_large(m) for k, m in sources.items()}
+    want = np.zeros((h, w), np.uint8)
+    for k, m in sources.items():
+        want[m != 0] = k
+    got = rlecodec.decode_classes(texts, (h, w), layout="labels", last_wins=True)
+    np.testing.assert_array_equal(got, want)
+    union = rlecodec.decode_instances(list(texts.values()), (h, w))
+    np.testing.assert_array_equal(union, want != 0)
 
 
 @pytest.mark.parametrize("bands", [2, 3, 7])
