@@ -1,7 +1,7 @@
 /*
- * A compressed COCO string read into runs several counts a step: four counts of one or two
- * characters, or eight of one (noise), checked and taken without a branch on which they
- * are.  Anything else (the first three counts, longer counts, zeros, bad characters, a
+ * A compressed COCO string read into runs several counts a step: four counts of one to
+ * three characters, or eight of one (noise), checked and taken without a branch on which
+ * they are.  Anything else (the first three counts, longer counts, zeros, bad characters, a
  * count past the mask) is left to the caller's exact reader, one count at a time.
  */
 #ifndef RLE_COCO_READ_H
@@ -52,8 +52,8 @@ static ptrdiff_t rle_coco_read_steps(const uint8_t *s, ptrdiff_t n, ptrdiff_t p,
     if (m < 3 || (odd && last_end == pos) || st->total > (INT64_MAX >> 2))
         return p;
     while (p + 8 <= n) {
-        uint64_t w = rle_load64(s + p), t, bad = 0, u, b0, b1c, more;
-        unsigned o = 0;
+        uint64_t w = rle_load64(s + p), t, bad = 0, u, b0, b1c, b2c, more, more2, bits;
+        unsigned o = 0, o2 = 0;
         if (!rle_coco_valid8(w))
             break;
         t = w - 0x3030303030303030ULL; /* each byte its 6-bit group */
@@ -84,18 +84,33 @@ static ptrdiff_t rle_coco_read_steps(const uint8_t *s, ptrdiff_t n, ptrdiff_t p,
             p += 8;
             m += 8;
         } else {
-            /* Four counts of one or two characters: a count's first character says
-               whether a second follows, which must then be its last. */
+            /* Four counts of one to three characters (a character's 0x20 bit says another
+               follows), two from this word and two from one loaded where they begin: two
+               counts take at most six of a word's eight characters. */
             for (k = 0; k < 4; k++) {
-                u = t >> (8 * o);
+                if (k == 2) {
+                    if (p + o + 8 > n)
+                        break;
+                    w = rle_load64(s + p + o);
+                    if (!rle_coco_valid8(w))
+                        break;
+                    t = w - 0x3030303030303030ULL;
+                    o2 = o;
+                }
+                u = t >> (8 * (o - o2));
                 b0 = u & 0x3f;
                 b1c = (u >> 8) & 0x3f;
+                b2c = (u >> 16) & 0x3f;
                 more = b0 >> 5;
-                c[k] = more ? RLE_SIGNED((b0 & 0x1f) | ((b1c & 0x1f) << 5), 0x200)
-                            : RLE_SIGNED(b0 & 0x1f, 0x10);
-                bad |= more & (b1c >> 5);
-                o += 1 + (unsigned)more;
+                more2 = more & (b1c >> 5);
+                bits = (b0 & 0x1f) | (((b1c & 0x1f) << 5) & (0 - more))
+                       | (((b2c & 0x1f) << 10) & (0 - more2));
+                c[k] = RLE_SIGNED(bits, (uint64_t)0x10 << (5 * (more + more2)));
+                bad |= more2 & (b2c >> 5);
+                o += 1 + (unsigned)(more + more2);
             }
+            if (k < 4)
+                break;
             c[0] += b2;
             c[1] += b1;
             c[2] += c[0];
