@@ -1,7 +1,8 @@
-"""The reader of plain pairs (src/rle_parse.h) in both its variants: SSSE3 where the CPU has
-it, and the portable SWAR one, which ``RLECODEC_PARSER=swar`` selects (checked here in a
-subprocess).  Numbers of every digit count, pairs at every place in the reader's 64-byte
-blocks, and usual pairs mixed with ones that the full checker has to take."""
+"""The reader of plain pairs (src/rle_parse.h) in each of its variants: AVX-512 (VBMI2) or
+SSSE3 where the CPU has them, and the portable SWAR one; ``RLECODEC_PARSER=swar``,
+``ssse3`` or ``avx512`` selects one (checked here in subprocesses).  Numbers of every digit
+count, pairs at every place in the reader's 64-byte blocks and 256-byte chunks, and usual
+pairs mixed with ones that the full checker has to take."""
 
 import os
 import platform
@@ -9,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from reference import ref_check, ref_decode_lenient, tokens_of_steps
 
 import rlecodec
@@ -58,6 +60,20 @@ def spacing_texts():
         yield text, [[int(a) - 1, int(b)] for a, b in zip(numbers[::2], numbers[1::2], strict=True)]
 
 
+def usual_texts():
+    """Long texts of usual pairs only (starts rising past a gap, lengths at least 1), with
+    numbers of 1 to 9 digits: nothing is handed back to the full checker, so whole chunks
+    of blocks are read by the fast loop, and their ends fall at every place in a pair."""
+    rng = np.random.default_rng(5)
+    for case in range(16):
+        n = int(rng.integers(300, 3000))
+        scale = 10 ** rng.integers(0, 3 if case % 2 else 6, (2, n))
+        gaps, lengths = rng.integers(1, 10, (2, n)) * scale
+        starts = np.cumsum(gaps + np.concatenate([[0], lengths[:-1]]))
+        runs = np.stack([starts - 1, lengths], axis=1)
+        yield " ".join(f"{a} {b}" for a, b in zip(starts, lengths, strict=True)), runs.tolist()
+
+
 def mixed_texts():
     """Long texts where most pairs are usual and some touch, overlap, go back, are empty or
     run past the end, with absolute and relative starts (the reader hands those to the
@@ -76,8 +92,10 @@ def mixed_texts():
 
 def check_reader() -> None:
     """Everything this module asserts about the reader in use (run in both variants)."""
-    for text, runs in (*digit_count_texts(), *spacing_texts()):
+    for text, runs in (*digit_count_texts(), *spacing_texts(), *usual_texts()):
         assert rlecodec.to_runs(text, strict=False).tolist() == runs, text[:80]
+    for text, runs in usual_texts():
+        assert rlecodec.to_runs(text).tolist() == runs, text[:80]
     for text, relative, shape in mixed_texts():
         for strict in (True, False):
             expected = ref_check(text, shape[1], 1, relative, strict)
@@ -95,20 +113,59 @@ def test_reader_in_use():
     check_reader()
 
 
-def test_the_vector_reader_is_chosen_on_x86():
-    """Every x86-64 CPU a wheel meets in practice has SSSE3 (from 2006 on), so there the
-    vector reader must be the one in use (unless RLECODEC_PARSER=swar asks otherwise);
-    elsewhere the portable one is."""
-    x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
-    forced = os.environ.get("RLECODEC_PARSER") == "swar"
-    assert _codec.PARSER == ("ssse3" if x86 and not forced else "swar")
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
-def test_portable_reader_in_a_subprocess():
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+AVX512_FLAGS = {"avx512bw", "avx512_vbmi2", "popcnt", "bmi2"}
+
+
+def _best_reader() -> str | None:
+    """The reader this CPU should get by default, or None where that is not known here."""
+    if not X86:
+        return "swar"
+    if platform.system() != "Linux":
+        return None
+    return "avx512" if AVX512_FLAGS <= _cpu_flags() and sys.maxsize > 2**32 else "ssse3"
+
+
+def test_the_best_reader_is_chosen():
+    """Every x86-64 CPU a wheel meets in practice has SSSE3 (from 2006 on), so there a vector
+    reader must be the one in use: the AVX-512 one where the CPU has AVX-512 BW and VBMI2
+    (read from /proc/cpuinfo on Linux); elsewhere the portable one is."""
+    if os.environ.get("RLECODEC_PARSER"):
+        return  # (a forced reader: the subprocess tests check those)
+    best = _best_reader()
+    if best is None:
+        assert _codec.PARSER in ("avx512", "ssse3")
+    else:
+        assert _codec.PARSER == best
+
+
+@pytest.mark.parametrize("asked", ["swar", "ssse3", "avx512"])
+def test_each_reader_in_a_subprocess(asked):
+    """Each reader asked for by name gives the same results; one the CPU lacks falls back
+    to the next best (AVX-512 to SSSE3, SSSE3 to SWAR off x86)."""
     here = os.path.dirname(os.path.abspath(__file__))
     code = ("import sys; sys.path.insert(0, sys.argv[1]); import test_pair_reader as t; "
             "t.check_reader(); from rlecodec import _codec; print(_codec.PARSER)")
     out = subprocess.run([sys.executable, "-c", code, here], capture_output=True, text=True,
-                         env=dict(os.environ, RLECODEC_PARSER="swar"))
+                         env=dict(os.environ, RLECODEC_PARSER=asked))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "swar"
+    if asked == "swar" or not X86:
+        expected = {"swar"}
+    elif asked == "ssse3":
+        expected = {"ssse3"}
+    else:
+        best = _best_reader()
+        expected = {"avx512", "ssse3"} if best is None else {best}
+    assert out.stdout.strip() in expected
