@@ -17,7 +17,8 @@
  * all have at most 7 digits (nearly every block of a mask under 10 million pixels) is told
  * apart by its space mask alone, and its pairs go to the vector path without the per-pair
  * digit-count checks.  On x86-64 CPUs with AVX-512 VBMI2 a third reader lists the spaces
- * of four blocks at a time (compress) and reads their pairs in one loop.
+ * of four blocks at a time (compress) and reads their pairs in one loop, four pairs to a
+ * 512-bit register.
  */
 #ifndef RLE_PARSE_H
 #define RLE_PARSE_H
@@ -331,12 +332,57 @@ static const uint8_t rle_byte_offsets[64] = {
     22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
     44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
 
+/* Four pairs at once, their numbers of 1 to 7 digits: pair k starts at p[t[k]] and has
+   its shuffle row row[k] (see rle_pair_ssse3), one pair per 128-bit lane.  Stored, and 1
+   returned, only if all four are usual; else nothing is stored (the caller reads them one
+   by one, which tells why). */
+RLE_TARGET_AVX512 static inline int rle_four_pairs_avx512(const uint8_t *p, const uint32_t t[4],
+                                                          const uint32_t row[4],
+                                                          RleRunCursor *rc, int64_t base,
+                                                          int64_t limit) {
+    const __m512i starts = _mm512_set_epi64(0, base, 0, base, 0, base, 0, base);
+    const __m512i dwords = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 13, 12, 9, 8, 5, 4, 1, 0);
+    __m512i x, shuffles, v, swapped, ends, before;
+    __mmask8 ok;
+    x = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + t[0])));
+    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[1])), 1);
+    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[2])), 2);
+    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[3])), 3);
+    shuffles = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[0]]));
+    shuffles = _mm512_inserti32x4(
+        shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[1]]), 1);
+    shuffles = _mm512_inserti32x4(
+        shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[2]]), 2);
+    shuffles = _mm512_inserti32x4(
+        shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[3]]), 3);
+    x = _mm512_shuffle_epi8(_mm512_sub_epi8(x, _mm512_set1_epi8('0')), shuffles);
+    x = _mm512_maddubs_epi16(x, _mm512_set1_epi16(0x010A));
+    x = _mm512_madd_epi16(x, _mm512_set1_epi32(0x00010064));
+    x = _mm512_madd_epi16(_mm512_packs_epi32(x, x), _mm512_set1_epi32(0x00012710));
+    /* Lane k's start and length (its dwords 0 and 1) as (first, length) int64 pairs. */
+    v = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_permutexvar_epi32(dwords, x)));
+    v = _mm512_sub_epi64(v, starts);
+    swapped = _mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x4E); /* (length, first) pairs */
+    ends = _mm512_add_epi64(v, swapped);                    /* each pair's end, twice */
+    before = _mm512_alignr_epi64(ends, _mm512_set1_epi64(rc->prev_end), 6);
+    ok = _mm512_cmpgt_epi64_mask(v, before) & _mm512_cmpgt_epi64_mask(swapped, _mm512_setzero_si512())
+         & _mm512_cmple_epi64_mask(ends, _mm512_set1_epi64(limit));
+    if ((ok & 0x55) != 0x55)
+        return 0;
+    _mm512_storeu_si512((void *)rc->out, v);
+    rc->out += 8;
+    rc->prev_end = _mm_cvtsi128_si64(_mm512_extracti32x4_epi32(ends, 3));
+    return 1;
+}
+
 /* The reader for CPUs with AVX-512 VBMI2: the spaces of a chunk of up to four blocks are
    listed first (one compare and one compress a block), then its pairs read from the list,
    so that the loop over pairs ends once a chunk, not once a block: the count of pairs in
-   a block varies, and the end of each block's loop was a mispredicted branch (a quarter of
-   the time the SSSE3 reader takes on noise).  Positions in a chunk of 256 bytes fit in a
-   byte.  Every pair's digit counts are checked (a token may span two blocks). */
+   a block varies, and the end of each block's loop was a mispredicted branch.  Positions
+   in a chunk of 256 bytes fit in a byte.  Four pairs whose numbers have 1 to 7 digits are
+   converted and checked together, a pair per 128-bit lane (rle_four_pairs_avx512); any
+   other pair goes through rle_take_pair.  Digit counts are checked for every pair (a
+   token may span two blocks). */
 #define RLE_CHUNK_BLOCKS 4
 RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t n,
                                                     ptrdiff_t *pos, RleUsual *u,
@@ -347,7 +393,7 @@ RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t 
     const __m512i space = _mm512_set1_epi8(' '), zero = _mm512_set1_epi8('0');
     const __m512i ten = _mm512_set1_epi8(10);
     uint64_t spaces, other;
-    uint32_t count, i, t, c2 = 0;
+    uint32_t count, i, t, c2 = 0, four_t[4], row[4], n1, n2, wide = 0, k;
     int status = RLE_PAIRS_END, taken, odd_byte;
     const int64_t base = u->base, limit = u->limit;
     const uint8_t *chunk;
@@ -384,12 +430,30 @@ RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t 
         rc.prev_end = u->prev_end;
         t = 0;
         taken = RLE_BLOCK_DONE;
-        for (i = 0; i + 1 < count; i += 2) {
+        for (i = 0; i + 1 < count;) {
+            if (i + 7 < count) {
+                /* Four pairs whose numbers all have 1 to 7 digits go to the vector path
+                   together. */
+                for (k = 0; k < 4; k++) {
+                    four_t[k] = k ? at[i + 2 * k - 1] + 1u : t;
+                    n1 = at[i + 2 * k] - four_t[k];
+                    n2 = at[i + 2 * k + 1] - at[i + 2 * k] - 1;
+                    row[k] = 8 * (n1 - 1) + (n2 - 1);
+                    wide |= (n1 - 1) | (n2 - 1);
+                }
+                if (wide < 7 && rle_four_pairs_avx512(chunk, four_t, row, &rc, base, limit)) {
+                    t = at[i + 7] + 1u;
+                    i += 8;
+                    continue;
+                }
+                wide = 0;
+            }
             c2 = at[i + 1];
             taken = rle_take_pair(chunk, t, at[i], c2, &rc, base, limit, pair, 1, 1);
             if (taken != RLE_BLOCK_DONE)
                 break;
             t = c2 + 1;
+            i += 2;
         }
         u->out = rc.out;
         u->prev_end = rc.prev_end;

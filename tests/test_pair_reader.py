@@ -74,6 +74,33 @@ def usual_texts():
         yield " ".join(f"{a} {b}" for a, b in zip(starts, lengths, strict=True)), runs.tolist()
 
 
+def flawed_texts():
+    """Long texts of usual pairs with one flaw (a run that touches, overlaps or goes back
+    from the one before, an empty one, or the first to pass the mask's end) at each of 16
+    places in a row, so that it falls at every place in the reader's groups of pairs and
+    in the pair after a group."""
+    rng = np.random.default_rng(3)
+    for kind in ("touch", "overlap", "back", "empty", "past_end"):
+        sizes = [int(x) for x in rng.integers(1, 60, 700)]
+        for at in range(300, 316):
+            steps = [("gap", size) for size in sizes]
+            if kind != "past_end":
+                steps[at] = (kind, sizes[at])
+            tokens, end = tokens_of_steps(steps, False)
+            total = end
+            if kind == "past_end":  # the run at `at` ends one pixel past the mask
+                total = tokens[2 * at] - 1 + tokens[2 * at + 1] - 1
+            yield " ".join(map(str, tokens)), False, (1, total)
+
+
+def wide_texts():
+    """Usual pairs whose start and length both have 8 digits (17 bytes with the space: too
+    wide for one vector lane), then starts of 9 digits."""
+    for length in (10_000_000, 12_345_678, 99_999_999):
+        starts = 10_000_001 + np.arange(40) * (length + 1)
+        yield " ".join(f"{a} {length}" for a in starts), [[int(a) - 1, length] for a in starts]
+
+
 def mixed_texts():
     """Long texts where most pairs are usual and some touch, overlap, go back, are empty or
     run past the end, with absolute and relative starts (the reader hands those to the
@@ -92,11 +119,11 @@ def mixed_texts():
 
 def check_reader() -> None:
     """Everything this module asserts about the reader in use (run in both variants)."""
-    for text, runs in (*digit_count_texts(), *spacing_texts(), *usual_texts()):
+    for text, runs in (*digit_count_texts(), *spacing_texts(), *usual_texts(), *wide_texts()):
         assert rlecodec.to_runs(text, strict=False).tolist() == runs, text[:80]
     for text, runs in usual_texts():
         assert rlecodec.to_runs(text).tolist() == runs, text[:80]
-    for text, relative, shape in mixed_texts():
+    for text, relative, shape in (*mixed_texts(), *flawed_texts()):
         for strict in (True, False):
             expected = ref_check(text, shape[1], 1, relative, strict)
             try:
@@ -107,6 +134,10 @@ def check_reader() -> None:
                 assert expected is None, text
                 np.testing.assert_array_equal(
                     mask, ref_decode_lenient(text, shape, "F", 1, relative))
+                # Touching runs are joined as they are read: the runs are the mask's own.
+                np.testing.assert_array_equal(
+                    _codec.merged_runs(text, 1, shape[1], relative, strict),
+                    rlecodec.to_runs(rlecodec.encode(mask)))
 
 
 def test_reader_in_use():
