@@ -336,7 +336,8 @@ static const uint8_t rle_byte_offsets[64] = {
    its shuffle row row[k] (see rle_pair_ssse3), one pair per 128-bit lane.  Stored, and 1
    returned, only if all four are usual; else nothing is stored (the caller reads them one
    by one, which tells why). */
-RLE_TARGET_AVX512 static inline int rle_four_pairs_avx512(const uint8_t *p, const uint32_t t[4],
+RLE_TARGET_AVX512 static inline int rle_four_pairs_avx512(const uint8_t *p,
+                                                          const uint32_t t[4],
                                                           const uint32_t row[4],
                                                           RleRunCursor *rc, int64_t base,
                                                           int64_t limit) {
@@ -348,7 +349,8 @@ RLE_TARGET_AVX512 static inline int rle_four_pairs_avx512(const uint8_t *p, cons
     x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[1])), 1);
     x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[2])), 2);
     x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[3])), 3);
-    shuffles = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[0]]));
+    shuffles = _mm512_castsi128_si512(
+        _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[0]]));
     shuffles = _mm512_inserti32x4(
         shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[1]]), 1);
     shuffles = _mm512_inserti32x4(
@@ -365,7 +367,8 @@ RLE_TARGET_AVX512 static inline int rle_four_pairs_avx512(const uint8_t *p, cons
     swapped = _mm512_shuffle_epi32(v, (_MM_PERM_ENUM)0x4E); /* (length, first) pairs */
     ends = _mm512_add_epi64(v, swapped);                    /* each pair's end, twice */
     before = _mm512_alignr_epi64(ends, _mm512_set1_epi64(rc->prev_end), 6);
-    ok = _mm512_cmpgt_epi64_mask(v, before) & _mm512_cmpgt_epi64_mask(swapped, _mm512_setzero_si512())
+    ok = _mm512_cmpgt_epi64_mask(v, before)
+         & _mm512_cmpgt_epi64_mask(swapped, _mm512_setzero_si512())
          & _mm512_cmple_epi64_mask(ends, _mm512_set1_epi64(limit));
     if ((ok & 0x55) != 0x55)
         return 0;
@@ -393,7 +396,7 @@ RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t 
     const __m512i space = _mm512_set1_epi8(' '), zero = _mm512_set1_epi8('0');
     const __m512i ten = _mm512_set1_epi8(10);
     uint64_t spaces, other;
-    uint32_t count, i, t, c2 = 0, four_t[4], row[4], n1, n2, wide = 0, k;
+    uint32_t count, i, t, c2 = 0, four_t[4], row[4], n1, n2, wide, k;
     int status = RLE_PAIRS_END, taken, odd_byte;
     const int64_t base = u->base, limit = u->limit;
     const uint8_t *chunk;
@@ -433,7 +436,10 @@ RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t 
         for (i = 0; i + 1 < count;) {
             if (i + 7 < count) {
                 /* Four pairs whose numbers all have 1 to 7 digits go to the vector path
-                   together. */
+                   together: n - 1 of every number OR-ed stays below 7 (a cheap test that
+                   also turns away a few such groups, 4 and 5 digits for one: 3 | 4 = 7,
+                   which are then read one by one). */
+                wide = 0;
                 for (k = 0; k < 4; k++) {
                     four_t[k] = k ? at[i + 2 * k - 1] + 1u : t;
                     n1 = at[i + 2 * k] - four_t[k];
@@ -446,7 +452,6 @@ RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t 
                     i += 8;
                     continue;
                 }
-                wide = 0;
             }
             c2 = at[i + 1];
             taken = rle_take_pair(chunk, t, at[i], c2, &rc, base, limit, pair, 1, 1);
