@@ -120,6 +120,8 @@ def coco_line(text: bytes, total: int, value: int, zeroed: bool) -> bytes | None
 def coco_decode_usual(obj: Any, dtype: np.dtype[Any], pattern: int, fortran: bool,
                       max_bytes: int) -> npt.NDArray[Any] | None: ...
 
+def coco_area_usual(obj: Any) -> int | None: ...
+
 COMBINE_UNION: int
 COMBINE_INTERSECTION: int
 COMBINE_DIFFERENCE: int

@@ -270,7 +270,8 @@ def area(obj: Any) -> Any:
     """Foreground pixels of a COCO RLE (an int), or of a list of them (an int64 array)."""
     if isinstance(obj, (list, tuple)):
         return _listed(list(obj), False, False).areas()
-    return int(_listed([obj], False, False).area(0))
+    found = _codec.coco_area_usual(obj)
+    return int(_listed([obj], False, False).area(0)) if found is None else found
 
 
 def to_bbox(obj: Any) -> npt.NDArray[Any]:
