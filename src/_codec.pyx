@@ -12,7 +12,8 @@ Everything is 64-bit: a pixel index or run length is ``int64_t``, a byte stride
 once at import and only read afterwards.
 """
 
-from libc.stdint cimport int32_t, int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX, INT32_MAX
+from libc.stdint cimport (int32_t, int64_t, uint64_t, uint8_t, uint16_t, uint32_t, INT64_MAX,
+                          INT32_MAX)
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memset, memcpy, memcmp, memchr
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS, PyBUF_RECORDS_RO

@@ -48,6 +48,12 @@
 #include <immintrin.h>
 #endif
 
+/* The multiply-adds that turn digits (one a byte, first highest) into a number: pairs of
+   digits (10 a + b), then of those (100 a + b), then of those (10000 a + b). */
+#define RLE_MADD_TENS 0x010A
+#define RLE_MADD_HUNDREDS 0x00010064
+#define RLE_MADD_TEN_THOUSANDS 0x00012710
+
 #define RLE_PLAIN_MAX_DIGITS 15 /* a plain number is read with at most two 8-byte loads */
 #define RLE_ASCII_ZEROS 0x3030303030303030ULL
 
@@ -157,9 +163,9 @@ RLE_TARGET_SSSE3 static inline void rle_pair_ssse3(const uint8_t *p, ptrdiff_t n
     __m128i x = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)p), _mm_set1_epi8('0'));
     x = _mm_shuffle_epi8(
         x, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[8 * (n1 - 1) + (n2 - 1)]));
-    x = _mm_maddubs_epi16(x, _mm_set1_epi16(0x010A));            /* 10 a + b: 2 digits */
-    x = _mm_madd_epi16(x, _mm_set1_epi32(0x00010064));           /* 100 a + b: 4 digits */
-    x = _mm_madd_epi16(_mm_packs_epi32(x, x), _mm_set1_epi32(0x00012710)); /* 8 digits */
+    x = _mm_maddubs_epi16(x, _mm_set1_epi16(RLE_MADD_TENS));
+    x = _mm_madd_epi16(x, _mm_set1_epi32(RLE_MADD_HUNDREDS));
+    x = _mm_madd_epi16(_mm_packs_epi32(x, x), _mm_set1_epi32(RLE_MADD_TEN_THOUSANDS));
     *start = (uint32_t)_mm_cvtsi128_si32(x);
     *length = (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(x, 4));
 }
@@ -332,6 +338,15 @@ static const uint8_t rle_byte_offsets[64] = {
     22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
     44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
 
+/* The 16 bytes at a, b, c and d as the four 128-bit lanes of one register. */
+RLE_TARGET_AVX512 static inline __m512i rle_lanes4(const uint8_t *a, const uint8_t *b,
+                                                   const uint8_t *c, const uint8_t *d) {
+    __m512i x = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)a));
+    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)b), 1);
+    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)c), 2);
+    return _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)d), 3);
+}
+
 /* Four pairs at once, their numbers of 1 to 7 digits: pair k starts at p[t[k]] and has
    its shuffle row row[k] (see rle_pair_ssse3), one pair per 128-bit lane.  Stored, and 1
    returned, only if all four are usual; else nothing is stored (the caller reads them one
@@ -345,22 +360,13 @@ RLE_TARGET_AVX512 static inline int rle_four_pairs_avx512(const uint8_t *p,
     const __m512i dwords = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 13, 12, 9, 8, 5, 4, 1, 0);
     __m512i x, shuffles, v, swapped, ends, before;
     __mmask8 ok;
-    x = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + t[0])));
-    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[1])), 1);
-    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[2])), 2);
-    x = _mm512_inserti32x4(x, _mm_loadu_si128((const __m128i *)(p + t[3])), 3);
-    shuffles = _mm512_castsi128_si512(
-        _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[0]]));
-    shuffles = _mm512_inserti32x4(
-        shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[1]]), 1);
-    shuffles = _mm512_inserti32x4(
-        shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[2]]), 2);
-    shuffles = _mm512_inserti32x4(
-        shuffles, _mm_loadu_si128((const __m128i *)rle_pair_shuffles[row[3]]), 3);
+    x = rle_lanes4(p + t[0], p + t[1], p + t[2], p + t[3]);
+    shuffles = rle_lanes4(rle_pair_shuffles[row[0]], rle_pair_shuffles[row[1]],
+                          rle_pair_shuffles[row[2]], rle_pair_shuffles[row[3]]);
     x = _mm512_shuffle_epi8(_mm512_sub_epi8(x, _mm512_set1_epi8('0')), shuffles);
-    x = _mm512_maddubs_epi16(x, _mm512_set1_epi16(0x010A));
-    x = _mm512_madd_epi16(x, _mm512_set1_epi32(0x00010064));
-    x = _mm512_madd_epi16(_mm512_packs_epi32(x, x), _mm512_set1_epi32(0x00012710));
+    x = _mm512_maddubs_epi16(x, _mm512_set1_epi16(RLE_MADD_TENS));
+    x = _mm512_madd_epi16(x, _mm512_set1_epi32(RLE_MADD_HUNDREDS));
+    x = _mm512_madd_epi16(_mm512_packs_epi32(x, x), _mm512_set1_epi32(RLE_MADD_TEN_THOUSANDS));
     /* Lane k's start and length (its dwords 0 and 1) as (first, length) int64 pairs. */
     v = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(_mm512_permutexvar_epi32(dwords, x)));
     v = _mm512_sub_epi64(v, starts);
@@ -476,8 +482,11 @@ RLE_TARGET_AVX512 static int rle_usual_pairs_avx512(const uint8_t *s, ptrdiff_t 
 
 static int rle_cpu_has_avx512vbmi2(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2")
-           && __builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi2");
+    /* (Every extension the reader's target attribute lets the compiler use.) */
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+           && __builtin_cpu_supports("avx512vbmi2") && __builtin_cpu_supports("popcnt")
+           && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")
+           && __builtin_cpu_supports("ssse3");
 }
 #endif
 

@@ -312,22 +312,19 @@ cdef void fill_line_segments(const Grid *g, int64_t i, const int64_t *bounds, in
     each pixel written once, or (mostly background) zeroed in one call and its few
     segments set while it is in cache.  A ``zeroed`` line gets its segments only."""
     cdef int64_t j, done = 0, covered = 0
-    if zeroed:
+    if not zeroed:
         for j in range(0, nb, 2):
-            fill_across(g, i, bounds[j], bounds[j + 1], pattern)
-        return
-    for j in range(0, nb, 2):
-        covered += bounds[j + 1] - bounds[j]
-    if covered * 4 < g.M:
+            covered += bounds[j + 1] - bounds[j]
+        if covered * 4 >= g.M:
+            for j in range(0, nb, 2):
+                fill_across(g, i, done, bounds[j], 0)
+                fill_across(g, i, bounds[j], bounds[j + 1], pattern)
+                done = bounds[j + 1]
+            fill_across(g, i, done, g.M, 0)
+            return
         fill_across(g, i, 0, g.M, 0)
-        for j in range(0, nb, 2):
-            fill_across(g, i, bounds[j], bounds[j + 1], pattern)
-        return
     for j in range(0, nb, 2):
-        fill_across(g, i, done, bounds[j], 0)
         fill_across(g, i, bounds[j], bounds[j + 1], pattern)
-        done = bounds[j + 1]
-    fill_across(g, i, done, g.M, 0)
 
 
 cdef int write_across_lines(const RunBuf *rb, const Grid *g, uint64_t pattern,

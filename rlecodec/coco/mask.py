@@ -104,8 +104,7 @@ def area(rleObjs: Any) -> Any:  # noqa: N803
     """Foreground pixels: a ``numpy.uint32`` for one RLE, a uint32 array for a list."""
     if isinstance(rleObjs, (list, tuple)):
         return np.asarray(_area(list(rleObjs)), np.uint32).reshape(-1)
-    found = _codec.coco_area_usual(rleObjs)  # (the usual object without coco.area's frame)
-    return np.uint32(_area(rleObjs) if found is None else found)
+    return np.uint32(_area(rleObjs))
 
 
 def toBbox(rleObjs: Any) -> npt.NDArray[np.float64]:  # noqa: N802, N803
